@@ -1,0 +1,98 @@
+//! Command implementations: thin adapters from arguments to the libraries.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rampart_server::Config;
+
+use crate::cli::{Cli, Command, ConfigArg, CspCommand};
+
+/// How a command failed, which decides the exit code.
+pub enum Failure {
+    /// Bad arguments or configuration (exit 2).
+    Usage(String),
+    /// The command ran and failed (exit 1).
+    Run(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Run(e)
+    }
+}
+
+fn load_config(arg: &ConfigArg) -> Result<(Config, String), Failure> {
+    let (path, explicit) = match &arg.config {
+        Some(p) => (p.as_path(), true),
+        None => (Path::new("rampart.toml"), false),
+    };
+    Config::load(path, explicit).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+pub fn dispatch(cli: Cli) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve { config } => serve(&config),
+        Command::Csp {
+            command: CspCommand::Header { site, config },
+        } => header(&site, &config),
+    }
+}
+
+fn header(site: &str, config: &ConfigArg) -> Result<(), Failure> {
+    let (config, origin) = load_config(config)?;
+    let headers = rampart_server::site_headers(&config, site).ok_or_else(|| {
+        let known: Vec<&str> = config.sites.iter().map(|s| s.id.as_str()).collect();
+        Failure::Usage(format!(
+            "--site {site:?}: no such site in {origin} (known: {})",
+            known.join(", ")
+        ))
+    })?;
+    for (name, value) in headers {
+        println!("{name}: {value}");
+    }
+    Ok(())
+}
+
+fn serve(config: &ConfigArg) -> Result<(), Failure> {
+    let (config, origin) = load_config(config)?;
+    tracing::info!(config = %origin, "configuration loaded");
+    if config.api_token == "change-me" {
+        tracing::warn!(
+            "api_token is the example value; set RAMPART_API_TOKEN or api_token before exposing the API"
+        );
+    }
+    if config.bgp.is_some() {
+        tracing::warn!("[bgp] is configured but the route monitor is not part of this build yet");
+    }
+    for site in &config.sites {
+        tracing::info!(site = %site.id, report_url = %config.report_url(&site.key), "monitoring site");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(rampart_server::run(config, shutdown_signal()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: draining accepted reports");
+}

@@ -1,0 +1,30 @@
+//! `rampart`: parse arguments, dispatch, map errors to exit codes (0 ok, 1 failed, 2 usage).
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match commands::dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(commands::Failure::Usage(message)) => {
+            eprintln!("rampart: {message}");
+            ExitCode::from(2)
+        }
+        Err(commands::Failure::Run(error)) => {
+            eprintln!("rampart: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}

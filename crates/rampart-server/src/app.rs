@@ -1,0 +1,144 @@
+//! Wiring: open the store, start the background tasks, serve HTTP, shut down in order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
+use rampart_store::Store;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::intake::Accepted;
+
+/// Shared by every request handler. Cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub config: Arc<Config>,
+    /// Site index by report key.
+    pub sites_by_key: Arc<HashMap<String, usize>>,
+    pub queue: mpsc::Sender<Accepted>,
+    pub store: Arc<dyn Store>,
+    pub metrics: PrometheusHandle,
+    pub limits: Arc<rampart_csp::Limits>,
+}
+
+/// A running server (see [`start`]).
+pub struct Server {
+    /// The address actually bound (useful with port 0).
+    pub addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting, drains the queue into the store, and waits for pending notifications.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Binds and starts serving in the background; returns once the port is open.
+pub async fn start(config: Config) -> anyhow::Result<Server> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let prepared = prepare(config).await?;
+    let task = tokio::spawn(async move {
+        prepared
+            .serve(listener, async {
+                let _ = rx.await;
+            })
+            .await
+    });
+    Ok(Server {
+        addr,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// Runs until `shutdown` completes (e.g. on SIGTERM), then drains and returns.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    tracing::info!(addr = %listener.local_addr()?, "rampart listening");
+    prepare(config).await?.serve(listener, shutdown).await
+}
+
+struct Prepared {
+    router: Router,
+    inventory: JoinHandle<()>,
+    notifier: JoinHandle<()>,
+}
+
+async fn prepare(config: Config) -> anyhow::Result<Prepared> {
+    let store = rampart_store::open(&config.database)
+        .await
+        .with_context(|| format!("cannot open database {}", config.database))?;
+    let config = Arc::new(config);
+    let metrics = crate::metrics::handle();
+    let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
+    let (alert_tx, notifier) = crate::notify::spawn(&config.notify, store.clone())?;
+    let inventory = tokio::spawn(crate::inventory::run(
+        config.clone(),
+        store.clone(),
+        queue_rx,
+        alert_tx,
+    ));
+    let sites_by_key = config
+        .sites
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.key.clone(), i))
+        .collect();
+    let state = AppState {
+        config,
+        sites_by_key: Arc::new(sites_by_key),
+        queue: queue_tx,
+        store,
+        metrics,
+        limits: Arc::new(rampart_csp::Limits::default()),
+    };
+    let router = Router::new()
+        .merge(crate::intake::routes())
+        .merge(crate::api::routes(state.clone()))
+        .merge(crate::dashboard::routes())
+        .with_state(state);
+    Ok(Prepared {
+        router,
+        inventory,
+        notifier,
+    })
+}
+
+impl Prepared {
+    async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server failed")?;
+        // The router (and with it every queue sender) is gone: the inventory drains and exits,
+        // dropping the alert sender, after which the notifier finishes its deliveries.
+        self.inventory.await.context("inventory task panicked")?;
+        self.notifier.await.context("notifier task panicked")?;
+        Ok(())
+    }
+}

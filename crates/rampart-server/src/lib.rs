@@ -1,0 +1,35 @@
+//! Rampart's service: the report intake, the inventory writer, alert rules, notifications and
+//! the REST API, on axum.
+//!
+//! The request path never waits on the database: [`intake`] validates and enqueues, the
+//! [`inventory`] task aggregates and writes batches every `flush_interval`, raises alerts, and
+//! hands them to [`notify`]. Parsing of reports is `rampart-csp`'s job; storage is
+//! `rampart-store`'s.
+#![forbid(unsafe_code)]
+
+mod alerts;
+mod api;
+mod app;
+pub mod config;
+mod dashboard;
+mod intake;
+mod inventory;
+mod metrics;
+pub mod notify;
+mod time;
+
+pub use app::{Server, run, start};
+pub use config::{Config, ConfigError};
+
+/// The monitoring headers for a configured site, as `(name, value)` pairs.
+pub fn site_headers(config: &Config, site_id: &str) -> Option<Vec<(&'static str, String)>> {
+    let site = config.sites.iter().find(|s| s.id == site_id)?;
+    let report_url = config.report_url(&site.key);
+    Some(rampart_csp::monitoring_headers(
+        &rampart_csp::HeaderOptions {
+            report_url: &report_url,
+            origins: &site.origins,
+            group: "rampart",
+        },
+    ))
+}

@@ -1,0 +1,15 @@
+//! Wall-clock helpers: the store speaks Unix milliseconds, the API RFC 3339.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// RFC 3339 with millisecond precision, UTC (`2026-11-26T06:15:45.123Z`).
+pub fn rfc3339(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
+}

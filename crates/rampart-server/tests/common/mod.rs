@@ -1,0 +1,131 @@
+//! Shared by the server's integration tests: a real server on a loopback port with a real
+//! SQLite file in a temporary directory.
+#![allow(dead_code)] // each test binary uses a different subset of these helpers
+
+use std::time::Duration;
+
+use rampart_server::{Config, Server};
+use serde_json::Value;
+
+pub const TOKEN: &str = "test-token-123";
+pub const KEY: &str = "site-key-0001";
+
+pub struct TestServer {
+    pub server: Server,
+    pub base: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a server; `extra` is appended to a base config with one site `shop` (origins
+/// `https://shop.example`, min_reports 1, no learning period, 50 ms flushes).
+pub async fn start(site_extra: &str, extra: &str) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"
+listen = "127.0.0.1:0"
+database = "sqlite://{db}"
+api_token = "{TOKEN}"
+flush_interval = "50ms"
+max_report_bytes = 4096
+
+[[sites]]
+id = "shop"
+key = "{KEY}"
+origins = ["https://shop.example"]
+min_reports = 1
+learning_period = "0s"
+{site_extra}
+{extra}
+"#,
+        db = dir.path().join("rampart.db").display()
+    );
+    let config = Config::from_toml(&toml, "test").unwrap();
+    let server = rampart_server::start(config).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    TestServer {
+        server,
+        base,
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl TestServer {
+    pub async fn post(
+        &self,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/report/{KEY}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn api(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    /// Polls `path` until `pred` holds (the inventory is written asynchronously).
+    pub async fn eventually(&self, path: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..100 {
+            let v = self.api(path).await;
+            if pred(&v) {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("condition on {path} never held: {}", self.api(path).await);
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// A Chromium-shaped legacy report for a script on `page`.
+pub fn script_report(page: &str, url: &str) -> String {
+    serde_json::json!({"csp-report": {
+        "document-uri": page, "referrer": "", "violated-directive": "script-src-elem",
+        "effective-directive": "script-src-elem", "original-policy": "script-src 'none'",
+        "disposition": "report", "blocked-uri": url, "status-code": 200, "script-sample": ""
+    }})
+    .to_string()
+}
+
+/// A Chromium-shaped legacy report for a connection from `page`.
+pub fn connect_report(page: &str, url: &str) -> String {
+    serde_json::json!({"csp-report": {
+        "document-uri": page, "violated-directive": "connect-src", "effective-directive": "connect-src",
+        "original-policy": "connect-src 'none'", "disposition": "report", "blocked-uri": url, "status-code": 200
+    }})
+    .to_string()
+}
+
+/// Reads a counter or gauge value from Prometheus text; 0 when absent.
+pub fn metric(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,70 @@
+//! Rampart's store: one trait, [`Store`], and its backends.
+//!
+//! Callers hold an `Arc<dyn Store>` from [`open`] and never see SQL, so a PostgreSQL backend
+//! slots in behind the same trait. The store keeps data and enforces uniqueness (one resource per
+//! `(site, kind, url)`, one alert per `(site, kind, subject)`); it holds no business rules —
+//! thresholds, learning periods and severities live in the server.
+//!
+//! Times are Unix milliseconds, UTC, everywhere in this crate.
+#![forbid(unsafe_code)]
+
+mod model;
+mod sqlite;
+
+use std::sync::Arc;
+
+pub use model::{
+    AlertFilter, AlertRow, BatchOutcome, DeliveryRow, DomainState, MAX_PAGES, NewAlert,
+    ResourceDelta, ResourceRow, ResourceState,
+};
+pub use sqlite::SqliteStore;
+
+/// A store failure. Backends map their driver errors here so callers stay backend-agnostic.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL support is planned)")]
+    UnsupportedUrl(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Everything the server persists. Implementations must be safe to share between tasks.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Records that `site` has reported, returning when it first did (starts its learning period).
+    async fn ensure_site(&self, site: &str, now: i64) -> Result<i64>;
+
+    /// Applies aggregated report deltas atomically: all of the batch is stored, or none.
+    async fn apply_batch(&self, deltas: &[ResourceDelta]) -> Result<BatchOutcome>;
+
+    /// The inventory of one kind (`script` or `connection`) for a site, most recently seen first.
+    async fn list_resources(&self, site: &str, kind: &str) -> Result<Vec<ResourceRow>>;
+
+    /// Inserts an alert unless one for the same `(site, kind, subject)` exists (then `None`).
+    async fn insert_alert(&self, alert: &NewAlert) -> Result<Option<AlertRow>>;
+
+    /// Alerts, newest first.
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRow>>;
+
+    /// Records one delivery attempt of one alert to one channel.
+    async fn record_delivery(&self, delivery: &DeliveryRow) -> Result<()>;
+
+    /// Delivery attempts of an alert, oldest first.
+    async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>>;
+}
+
+/// Opens the store named by a database URL (`sqlite://rampart.db`, `sqlite::memory:`).
+pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::open(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}

@@ -1,0 +1,344 @@
+//! The SQLite backend: one file in WAL mode, migrations embedded in the binary.
+//!
+//! `synchronous = NORMAL` under WAL makes every committed transaction survive a crash of the
+//! process (`kill -9`); only a power loss can roll back the last commits. That is the durability
+//! the intake promises ("accepted reports survive a crash after the flush interval").
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+
+/// A [`Store`] on one SQLite database file.
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `url` (`sqlite://PATH`).
+    pub async fn open(url: &str) -> Result<Self> {
+        let memory = url.contains(":memory:");
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(if memory {
+                SqliteJournalMode::Memory
+            } else {
+                SqliteJournalMode::Wal
+            })
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        // One in-memory database exists per connection, so it gets exactly one.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+fn merge_pages(newer: &[String], older: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(MAX_PAGES);
+    for p in newer.iter().chain(older) {
+        if out.len() == MAX_PAGES {
+            break;
+        }
+        if !out.contains(p) {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+fn pages_from_json(text: &str) -> Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("pages: {e}")))
+}
+
+fn pages_to_json(pages: &[String]) -> String {
+    serde_json::to_string(pages).unwrap_or_else(|_| "[]".to_string())
+}
+
+fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AlertRow> {
+    let details: String = row.try_get("details")?;
+    Ok(AlertRow {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        site: row.try_get("site")?,
+        subject: row.try_get("subject")?,
+        severity: row.try_get("severity")?,
+        created_at: row.try_get("created_at")?,
+        details: serde_json::from_str(&details)
+            .map_err(|e| StoreError::Corrupt(format!("alert details: {e}")))?,
+    })
+}
+
+#[async_trait::async_trait]
+impl Store for SqliteStore {
+    async fn ensure_site(&self, site: &str, now: i64) -> Result<i64> {
+        sqlx::query(
+            "INSERT INTO sites (id, first_report_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(site)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        let first: i64 = sqlx::query_scalar("SELECT first_report_at FROM sites WHERE id = ?")
+            .bind(site)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(first)
+    }
+
+    async fn apply_batch(&self, deltas: &[ResourceDelta]) -> Result<BatchOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcome = BatchOutcome::default();
+        // Domains are aggregated first so each gets one upsert per batch.
+        let mut domains: HashMap<(&str, &str, &str), (i64, i64, i64)> = HashMap::new();
+        for d in deltas {
+            let existing = sqlx::query(
+                "SELECT reports, first_seen, first_page, pages FROM resources \
+                 WHERE site = ? AND kind = ? AND url = ?",
+            )
+            .bind(&d.site)
+            .bind(&d.kind)
+            .bind(&d.url)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let state = match existing {
+                Some(row) => {
+                    let before: i64 = row.try_get("reports")?;
+                    let first_seen: i64 = row.try_get("first_seen")?;
+                    let first_page: String = row.try_get("first_page")?;
+                    let old_pages = pages_from_json(row.try_get("pages")?)?;
+                    let pages = merge_pages(&d.pages, &old_pages);
+                    sqlx::query(
+                        "UPDATE resources SET last_seen = MAX(last_seen, ?), reports = reports + ?, \
+                         pages = ?, sample = COALESCE(?, sample), hash = COALESCE(?, hash), \
+                         first_seen = MIN(first_seen, ?) \
+                         WHERE site = ? AND kind = ? AND url = ?",
+                    )
+                    .bind(d.last_seen)
+                    .bind(d.reports)
+                    .bind(pages_to_json(&pages))
+                    .bind(&d.sample)
+                    .bind(&d.hash)
+                    .bind(d.first_seen)
+                    .bind(&d.site)
+                    .bind(&d.kind)
+                    .bind(&d.url)
+                    .execute(&mut *tx)
+                    .await?;
+                    ResourceState {
+                        site: d.site.clone(),
+                        kind: d.kind.clone(),
+                        url: d.url.clone(),
+                        domain: d.domain.clone(),
+                        first_seen: first_seen.min(d.first_seen),
+                        reports_before: before,
+                        reports: before + d.reports,
+                        first_page,
+                    }
+                }
+                None => {
+                    sqlx::query(
+                        "INSERT INTO resources (site, kind, url, host, domain, first_seen, last_seen, \
+                         reports, first_page, pages, sample, hash) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&d.site)
+                    .bind(&d.kind)
+                    .bind(&d.url)
+                    .bind(&d.host)
+                    .bind(&d.domain)
+                    .bind(d.first_seen)
+                    .bind(d.last_seen)
+                    .bind(d.reports)
+                    .bind(&d.first_page)
+                    .bind(pages_to_json(&merge_pages(&d.pages, &[])))
+                    .bind(&d.sample)
+                    .bind(&d.hash)
+                    .execute(&mut *tx)
+                    .await?;
+                    ResourceState {
+                        site: d.site.clone(),
+                        kind: d.kind.clone(),
+                        url: d.url.clone(),
+                        domain: d.domain.clone(),
+                        first_seen: d.first_seen,
+                        reports_before: 0,
+                        reports: d.reports,
+                        first_page: d.first_page.clone(),
+                    }
+                }
+            };
+            outcome.resources.push(state);
+            if !d.domain.is_empty() {
+                let e = domains.entry((&d.site, &d.kind, &d.domain)).or_insert((
+                    d.first_seen,
+                    d.last_seen,
+                    0,
+                ));
+                e.0 = e.0.min(d.first_seen);
+                e.1 = e.1.max(d.last_seen);
+                e.2 += d.reports;
+            }
+        }
+        for ((site, kind, domain), (first, last, reports)) in domains {
+            let row = sqlx::query(
+                "INSERT INTO domains (site, kind, domain, first_seen, last_seen, reports) \
+                 VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (site, kind, domain) DO UPDATE SET \
+                 first_seen = MIN(first_seen, excluded.first_seen), \
+                 last_seen = MAX(last_seen, excluded.last_seen), \
+                 reports = reports + excluded.reports \
+                 RETURNING first_seen, reports",
+            )
+            .bind(site)
+            .bind(kind)
+            .bind(domain)
+            .bind(first)
+            .bind(last)
+            .bind(reports)
+            .fetch_one(&mut *tx)
+            .await?;
+            let total: i64 = row.try_get("reports")?;
+            outcome.domains.push(DomainState {
+                site: site.to_string(),
+                kind: kind.to_string(),
+                domain: domain.to_string(),
+                first_seen: row.try_get("first_seen")?,
+                reports_before: total - reports,
+                reports: total,
+            });
+        }
+        tx.commit().await?;
+        outcome
+            .domains
+            .sort_by(|a, b| (&a.site, &a.kind, &a.domain).cmp(&(&b.site, &b.kind, &b.domain)));
+        Ok(outcome)
+    }
+
+    async fn list_resources(&self, site: &str, kind: &str) -> Result<Vec<ResourceRow>> {
+        let rows = sqlx::query(
+            "SELECT site, kind, url, host, domain, first_seen, last_seen, reports, first_page, \
+             pages, sample, hash FROM resources WHERE site = ? AND kind = ? \
+             ORDER BY last_seen DESC, url",
+        )
+        .bind(site)
+        .bind(kind)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ResourceRow {
+                    site: row.try_get("site")?,
+                    kind: row.try_get("kind")?,
+                    url: row.try_get("url")?,
+                    host: row.try_get("host")?,
+                    domain: row.try_get("domain")?,
+                    first_seen: row.try_get("first_seen")?,
+                    last_seen: row.try_get("last_seen")?,
+                    reports: row.try_get("reports")?,
+                    first_page: row.try_get("first_page")?,
+                    pages: pages_from_json(row.try_get("pages")?)?,
+                    sample: row.try_get("sample")?,
+                    hash: row.try_get("hash")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_alert(&self, alert: &NewAlert) -> Result<Option<AlertRow>> {
+        let row = sqlx::query(
+            "INSERT INTO alerts (kind, site, subject, severity, created_at, details) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, kind, subject) DO NOTHING \
+             RETURNING id, kind, site, subject, severity, created_at, details",
+        )
+        .bind(&alert.kind)
+        .bind(&alert.site)
+        .bind(&alert.subject)
+        .bind(&alert.severity)
+        .bind(alert.created_at)
+        .bind(alert.details.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(alert_from_row).transpose()
+    }
+
+    async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, site, subject, severity, created_at, details FROM alerts \
+             WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR kind = ?2) \
+             ORDER BY created_at DESC, id DESC LIMIT ?3",
+        )
+        .bind(&filter.site)
+        .bind(&filter.kind)
+        .bind(filter.limit.unwrap_or(1000))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(alert_from_row).collect()
+    }
+
+    async fn record_delivery(&self, d: &DeliveryRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO deliveries (alert_id, channel, attempt, outcome, status_code, error, at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(d.alert_id)
+        .bind(&d.channel)
+        .bind(d.attempt)
+        .bind(&d.outcome)
+        .bind(d.status_code)
+        .bind(&d.error)
+        .bind(d.at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>> {
+        let rows = sqlx::query(
+            "SELECT alert_id, channel, attempt, outcome, status_code, error, at FROM deliveries \
+             WHERE alert_id = ? ORDER BY id",
+        )
+        .bind(alert_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeliveryRow {
+                    alert_id: row.try_get("alert_id")?,
+                    channel: row.try_get("channel")?,
+                    attempt: row.try_get("attempt")?,
+                    outcome: row.try_get("outcome")?,
+                    status_code: row.try_get("status_code")?,
+                    error: row.try_get("error")?,
+                    at: row.try_get("at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_pages;
+
+    #[test]
+    fn pages_keep_the_newest_distinct_ten() {
+        let newer: Vec<String> = (0..3).map(|i| format!("/n{i}")).collect();
+        let older: Vec<String> = (0..10)
+            .map(|i| format!("/o{i}"))
+            .chain(["/n1".to_string()])
+            .collect();
+        let merged = merge_pages(&newer, &older);
+        assert_eq!(merged.len(), 10);
+        assert_eq!(&merged[..4], &["/n0", "/n1", "/n2", "/o0"]);
+    }
+}
