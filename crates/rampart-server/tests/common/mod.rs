@@ -21,6 +21,17 @@ pub struct TestServer {
 /// `https://shop.example`, min_reports 1, no learning period, 50 ms flushes).
 pub async fn start(site_extra: &str, extra: &str) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
+    let overridden = |key: &str| site_extra.lines().any(|l| l.trim_start().starts_with(key));
+    let min_reports = if overridden("min_reports") {
+        ""
+    } else {
+        "min_reports = 1"
+    };
+    let learning = if overridden("learning_period") {
+        ""
+    } else {
+        "learning_period = \"0s\""
+    };
     let toml = format!(
         r#"
 listen = "127.0.0.1:0"
@@ -33,8 +44,8 @@ max_report_bytes = 4096
 id = "shop"
 key = "{KEY}"
 origins = ["https://shop.example"]
-min_reports = 1
-learning_period = "0s"
+{min_reports}
+{learning}
 {site_extra}
 {extra}
 "#,
@@ -49,6 +60,11 @@ learning_period = "0s"
         http: reqwest::Client::new(),
         _dir: dir,
     }
+}
+
+/// Starts a server whose site has extra keys (later keys override the base ones).
+pub async fn start_with_site(site_keys: &str) -> TestServer {
+    start(site_keys, "").await
 }
 
 impl TestServer {

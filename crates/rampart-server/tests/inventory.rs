@@ -1,0 +1,250 @@
+//! Reports become an inventory and alerts: pages, counts, statuses, dedup, learning period.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn find<'a>(list: &'a Value, field: &str, url: &str) -> &'a Value {
+    list[field]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"] == url)
+        .unwrap_or_else(|| panic!("{url} missing: {list}"))
+}
+
+async fn alerts(t: &TestServer, expected: usize) -> Vec<(String, String)> {
+    let v = t
+        .eventually("/api/v1/alerts", |v| {
+            v["alerts"].as_array().unwrap().len() >= expected
+        })
+        .await;
+    let mut out: Vec<(String, String)> = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["kind"].as_str().unwrap().to_string(),
+                a["subject"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn reports_build_the_inventory_and_alert_once_per_subject() {
+    let t = start("", "").await;
+    let reports = [
+        script_report(
+            "https://shop.example/cart?id=1",
+            "https://cdn.one.example/a.js?v=2",
+        ),
+        script_report(
+            "https://shop.example/checkout#pay",
+            "https://cdn.one.example/a.js?v=3",
+        ),
+        script_report(
+            "https://shop.example/checkout",
+            "https://static.one.example/b.js",
+        ),
+        connect_report(
+            "https://shop.example/checkout",
+            "https://api.collect.example.co.uk/v1/t?x=1",
+        ),
+    ];
+    for r in &reports {
+        assert_eq!(
+            t.post("application/csp-report", r.clone()).await.status(),
+            204
+        );
+    }
+    let inline = r#"{"csp-report":{"document-uri":"https://shop.example/","effective-directive":"script-src-elem","blocked-uri":"inline","script-sample":"console.log(1)"}}"#;
+    assert_eq!(t.post("application/csp-report", inline).await.status(), 204);
+
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"].as_array().unwrap().len() == 3
+        })
+        .await;
+    let a = find(&scripts, "scripts", "https://cdn.one.example/a.js");
+    assert_eq!(a["host"], "cdn.one.example");
+    assert_eq!(a["domain"], "one.example");
+    assert_eq!(a["reports"], 2);
+    assert_eq!(a["first_page"], "https://shop.example/cart");
+    assert_eq!(
+        a["pages"],
+        serde_json::json!(["https://shop.example/checkout", "https://shop.example/cart"])
+    );
+    assert_eq!(a["status"], "active");
+    assert!(a["first_seen"].as_str().unwrap().ends_with('Z'));
+    let inline = scripts["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["url"].as_str().unwrap().starts_with("inline:sha256-"))
+        .unwrap();
+    assert_eq!(inline["sample"], "console.log(1)");
+
+    let conns = t.api("/api/v1/sites/shop/connections").await;
+    let c = find(
+        &conns,
+        "connections",
+        "https://api.collect.example.co.uk/v1/t",
+    );
+    assert_eq!(c["domain"], "example.co.uk");
+
+    let expected = vec![
+        (
+            "new_connection_domain".to_string(),
+            "example.co.uk".to_string(),
+        ),
+        (
+            "new_script".to_string(),
+            "https://cdn.one.example/a.js".to_string(),
+        ),
+        (
+            "new_script".to_string(),
+            "https://static.one.example/b.js".to_string(),
+        ),
+        ("new_script_domain".to_string(), "one.example".to_string()),
+    ];
+    assert_eq!(alerts(&t, 4).await, expected);
+
+    // More reports of the same things: no new alerts.
+    for r in &reports {
+        t.post("application/csp-report", r.clone()).await;
+    }
+    t.eventually("/api/v1/sites/shop/scripts", |v| {
+        find(v, "scripts", "https://cdn.one.example/a.js")["reports"] == 4
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert_eq!(alerts(&t, 4).await, expected);
+
+    let filtered = t
+        .api("/api/v1/alerts?kind=new_script_domain&site=shop")
+        .await;
+    assert_eq!(filtered["alerts"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["alerts"][0]["severity"], "warning");
+    assert_eq!(filtered["alerts"][0]["details"]["domain"], "one.example");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn min_reports_keeps_single_forged_reports_quiet() {
+    let t = start_with_site("min_reports = 3").await;
+    let r = script_report("https://shop.example/", "https://cdn.rare.example/x.js");
+    for _ in 0..2 {
+        t.post("application/csp-report", r.clone()).await;
+    }
+    let v = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"][0]["reports"] == 2
+        })
+        .await;
+    assert_eq!(v["scripts"][0]["status"], "infrequent");
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(
+        t.api("/api/v1/alerts").await["alerts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    t.post("application/csp-report", r).await;
+    let v = t
+        .eventually("/api/v1/alerts", |v| {
+            v["alerts"].as_array().unwrap().len() == 2
+        })
+        .await;
+    assert_eq!(v["alerts"][0]["details"]["reports"], 3);
+    let v = t.api("/api/v1/sites/shop/scripts").await;
+    assert_eq!(v["scripts"][0]["status"], "active");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn nothing_alerts_during_the_learning_period() {
+    let t = start_with_site("learning_period = \"1h\"").await;
+    t.post(
+        "application/csp-report",
+        script_report("https://shop.example/", "https://cdn.x.example/x.js"),
+    )
+    .await;
+    t.post(
+        "application/csp-report",
+        connect_report("https://shop.example/", "https://api.y.example/"),
+    )
+    .await;
+    t.eventually("/api/v1/sites/shop/connections", |v| {
+        v["connections"].as_array().unwrap().len() == 1
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    assert!(
+        t.api("/api/v1/alerts").await["alerts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn query_strings_are_kept_only_when_the_site_opts_in() {
+    let t = start_with_site("keep_query = true").await;
+    t.post(
+        "application/csp-report",
+        script_report(
+            "https://shop.example/p?q=1",
+            "https://cdn.x.example/x.js?v=9",
+        ),
+    )
+    .await;
+    let v = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            !v["scripts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(v["scripts"][0]["url"], "https://cdn.x.example/x.js?v=9");
+    assert_eq!(v["scripts"][0]["first_page"], "https://shop.example/p?q=1");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn accepted_reports_are_flushed_on_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("r.db").display());
+    let config = |flush: &str| {
+        rampart_server::Config::from_toml(
+            &format!(
+                "listen='127.0.0.1:0'\ndatabase='{db}'\napi_token='{TOKEN}'\nflush_interval='{flush}'\n\
+                 [[sites]]\nid='shop'\nkey='{KEY}'\n"
+            ),
+            "test",
+        )
+        .unwrap()
+    };
+    // A long flush interval: only the shutdown drain can have written the report.
+    let server = rampart_server::start(config("60s")).await.unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/report/{KEY}", server.addr))
+        .header("content-type", "application/csp-report")
+        .body(script_report(
+            "https://shop.example/",
+            "https://cdn.x.example/x.js",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    server.shutdown().await.unwrap();
+    let store = rampart_store::open(&db).await.unwrap();
+    assert_eq!(
+        store.list_resources("shop", "script").await.unwrap().len(),
+        1
+    );
+}
