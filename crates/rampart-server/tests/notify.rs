@@ -241,7 +241,7 @@ fn aiosmtpd(dir: &std::path::Path) -> (std::process::Child, u16) {
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new("python3")
+    let mut child = std::process::Command::new("python3")
         .args([
             "-m",
             "aiosmtpd",
@@ -260,6 +260,8 @@ fn aiosmtpd(dir: &std::path::Path) -> (std::process::Child, u16) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("aiosmtpd did not start (is it installed? scripts/test installs it)");
 }
 
