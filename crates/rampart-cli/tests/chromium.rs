@@ -1,0 +1,211 @@
+//! End to end in real headless Chromium: a page served on loopback with the header printed by
+//! `rampart csp header` loads two scripts from two other hostnames (mapped to 127.0.0.1 with
+//! `--host-resolver-rules`), one inline script, and makes a `fetch()`. The inventory must then
+//! hold exactly those scripts and that connection domain, attributed to the page.
+//!
+//! This also checks the header itself: `script-src 'none' 'report-sample' 'report-sha256'` must
+//! still report every script (the reporting keywords do not cancel `'none'`), and the inline
+//! report must carry its sample.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use common::*;
+
+const INLINE: &str = "window.rampartInlineMarker = 'inline-script-marker-0123456789';";
+
+fn chromium() -> &'static str {
+    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate;
+        }
+    }
+    panic!("Chromium is required for this test; scripts/test installs Debian's chromium");
+}
+
+/// Serves the shop page and the two third-party scripts, keyed by path.
+async fn page_server(csp: String, page_port: u16) -> u16 {
+    let page = format!(
+        "<!doctype html><html><head><title>shop</title>\
+         <script src=\"http://cdn-one.test:{page_port}/lib.js\"></script>\
+         <script src=\"http://widgets.two.test:{page_port}/widget.js\"></script>\
+         <script>{INLINE}</script></head><body>checkout</body></html>"
+    );
+    let widget = format!(
+        "fetch('http://api.collect.test:{page_port}/collect', {{method: 'POST', body: 'x'}}).catch(() => {{}});"
+    );
+    let app = axum::Router::new()
+        .route(
+            "/",
+            axum::routing::get(move || {
+                let csp = csp.clone();
+                let page = page.clone();
+                async move {
+                    (
+                        [
+                            (header::CONTENT_TYPE, "text/html".to_string()),
+                            (
+                                header::HeaderName::from_static(
+                                    "content-security-policy-report-only",
+                                ),
+                                csp,
+                            ),
+                        ],
+                        page,
+                    )
+                        .into_response()
+                }
+            }),
+        )
+        .route(
+            "/lib.js",
+            axum::routing::get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    "window.lib = 1;",
+                )
+            }),
+        )
+        .route(
+            "/widget.js",
+            axum::routing::get(move || {
+                let w = widget.clone();
+                async move { ([(header::CONTENT_TYPE, "text/javascript")], w) }
+            }),
+        )
+        .route("/collect", axum::routing::post(|| async { "ok" }))
+        .route(
+            "/favicon.ico",
+            axum::routing::get(|| async { axum::http::StatusCode::NOT_FOUND }),
+        );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", page_port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    page_port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_reports_become_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let rampart_port = free_port();
+    let page_port = free_port();
+    let config = format!(
+        "listen = \"127.0.0.1:{rampart_port}\"\npublic_url = \"http://127.0.0.1:{rampart_port}\"\n\
+         database = \"sqlite://{db}\"\napi_token = \"{TOKEN}\"\nflush_interval = \"100ms\"\n\
+         [[sites]]\nid = \"shop\"\nkey = \"browser-test-key\"\norigins = [\"http://shop.test:{page_port}\"]\n\
+         min_reports = 1\nlearning_period = \"0s\"\n",
+        db = dir.path().join("rampart.db").display()
+    );
+    let server = spawn(dir.path(), rampart_port, &config);
+
+    // The header comes from the CLI, exactly as a user would copy it.
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["csp", "header", "--site", "shop", "--config"])
+        .arg(&server.config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let csp = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Security-Policy-Report-Only: "))
+        .expect("the CSP header line")
+        .to_string();
+    assert!(csp.contains("'report-sha256'") && csp.contains("report-uri"));
+    assert!(
+        !stdout.contains("Reporting-Endpoints"),
+        "plain-HTTP sites must not get report-to"
+    );
+    page_server(csp, page_port).await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let mut browser = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--remote-debugging-port=0",
+            "--host-resolver-rules=MAP *.test 127.0.0.1",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("http://shop.test:{page_port}/"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    let page = format!("http://shop.test:{page_port}/");
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let (scripts, connections) = loop {
+        let scripts = server.api("/api/v1/sites/shop/scripts").await;
+        let connections = server.api("/api/v1/sites/shop/connections").await;
+        let n = scripts["scripts"].as_array().unwrap().len();
+        let m = connections["connections"].as_array().unwrap().len();
+        if (n >= 3 && m >= 1) || Instant::now() > deadline {
+            break (scripts, connections);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let _ = browser.kill();
+    let _ = browser.wait();
+
+    let mut urls: Vec<String> = scripts["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["url"].as_str().unwrap().to_string())
+        .collect();
+    urls.sort();
+    assert_eq!(urls.len(), 3, "scripts: {scripts}");
+    assert_eq!(urls[0], format!("http://cdn-one.test:{page_port}/lib.js"));
+    assert_eq!(
+        urls[1],
+        format!("http://widgets.two.test:{page_port}/widget.js")
+    );
+    assert!(urls[2].starts_with("inline:sha256-"), "{}", urls[2]);
+    for s in scripts["scripts"].as_array().unwrap() {
+        assert_eq!(s["first_page"], page.as_str(), "{s}");
+    }
+    let inline = scripts["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["url"] == urls[2].as_str())
+        .unwrap();
+    assert_eq!(
+        inline["sample"],
+        &INLINE[..40],
+        "'report-sample' sends the first 40 characters"
+    );
+    let widget = scripts["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["url"] == urls[1].as_str())
+        .unwrap();
+    assert_eq!(widget["domain"], "two.test");
+
+    let conns = connections["connections"].as_array().unwrap();
+    assert_eq!(conns.len(), 1, "connections: {connections}");
+    assert_eq!(
+        conns[0]["url"],
+        format!("http://api.collect.test:{page_port}/collect")
+    );
+    assert_eq!(conns[0]["domain"], "collect.test");
+    assert_eq!(conns[0]["first_page"], page.as_str());
+}
