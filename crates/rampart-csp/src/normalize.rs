@@ -273,8 +273,8 @@ impl RawViolation {
             },
             "eval" => Blocked::Eval,
             "wasm-eval" => Blocked::WasmEval,
-            "self" => url_blocked(&document, site.keep_query, true)?,
-            other => url_blocked(other, site.keep_query, false)?,
+            "self" => url_blocked(&document, site.keep_query, true, limits.max_url_bytes)?,
+            other => url_blocked(other, site.keep_query, false, limits.max_url_bytes)?,
         };
         let disposition = match self.disposition.as_deref() {
             Some("enforce") => Disposition::Enforce,
@@ -301,6 +301,7 @@ pub(crate) fn url_blocked(
     raw: &str,
     keep_query: bool,
     origin_only_hint: bool,
+    max_len: usize,
 ) -> Result<Blocked, NoiseReason> {
     classify_url(raw)?;
     let parsed = url::Url::parse(raw).map_err(|_| NoiseReason::UnparsableUrl)?;
@@ -313,6 +314,10 @@ pub(crate) fn url_blocked(
     } else {
         clean_url(parsed.as_str(), keep_query)
     };
+    // Parsing percent-encodes non-ASCII, which can grow a URL several times over: re-check.
+    if url.len() > max_len {
+        return Err(NoiseReason::Oversized);
+    }
     Ok(Blocked::Url {
         domain: registrable_domain(&host),
         host,

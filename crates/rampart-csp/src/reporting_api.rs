@@ -88,7 +88,7 @@ pub(crate) fn normalize(report: ApiReport, site: &SiteContext<'_>, limits: &Limi
             Ok(Violation {
                 kind: ResourceKind::Script,
                 document_url,
-                blocked: url_blocked(&subresource, site.keep_query, false)?,
+                blocked: url_blocked(&subresource, site.keep_query, false, limits.max_url_bytes)?,
                 directive: "csp-hash".to_string(),
                 disposition: Disposition::Report,
                 sample: None,

@@ -85,3 +85,13 @@ fn media_types_are_matched_on_their_essence() {
     assert_eq!(MediaType::from_content_type("text/plain"), None);
     assert_eq!(MediaType::from_content_type(""), None);
 }
+
+#[test]
+fn urls_that_grow_when_percent_encoded_are_still_bounded() {
+    // 1,000 four-byte characters: 4,000 bytes raw, 12,000 once percent-encoded.
+    let body = format!(
+        r#"{{"csp-report":{{"document-uri":"https://a.example/","blocked-uri":"https://b.example/{}","effective-directive":"script-src-elem"}}}}"#,
+        "😀".repeat(1000)
+    );
+    assert_eq!(parse(body.as_bytes()).unwrap()[0].as_ref().unwrap_err().label(), "oversized");
+}
