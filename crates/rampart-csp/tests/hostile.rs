@@ -93,5 +93,11 @@ fn urls_that_grow_when_percent_encoded_are_still_bounded() {
         r#"{{"csp-report":{{"document-uri":"https://a.example/","blocked-uri":"https://b.example/{}","effective-directive":"script-src-elem"}}}}"#,
         "😀".repeat(1000)
     );
-    assert_eq!(parse(body.as_bytes()).unwrap()[0].as_ref().unwrap_err().label(), "oversized");
+    assert_eq!(
+        parse(body.as_bytes()).unwrap()[0]
+            .as_ref()
+            .unwrap_err()
+            .label(),
+        "oversized"
+    );
 }
