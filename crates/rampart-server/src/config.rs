@@ -22,6 +22,8 @@ pub const DEFAULT_MAX_REPORT_BYTES: usize = 65_536;
 pub const DEFAULT_QUEUE_CAPACITY: usize = 65_536;
 /// Default time between inventory flushes; accepted reports are durable after it.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(500);
+/// Default time a client gets to upload a report body before 408.
+pub const DEFAULT_REPORT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default silence after which a resource counts as inactive (Page Shield uses 7 days).
 pub const DEFAULT_INACTIVE_AFTER: Duration = Duration::from_secs(7 * 86_400);
 
@@ -59,6 +61,11 @@ pub struct Config {
     pub max_report_bytes: usize,
     #[serde(default = "default_queue_capacity")]
     pub queue_capacity: usize,
+    #[serde(
+        default = "default_report_read_timeout",
+        with = "humantime_serde_compat"
+    )]
+    pub report_read_timeout: Duration,
     #[serde(default = "default_flush_interval", with = "humantime_serde_compat")]
     pub flush_interval: Duration,
     #[serde(default = "default_inactive_after", with = "humantime_serde_compat")]
@@ -239,6 +246,9 @@ fn default_max_report_bytes() -> usize {
 }
 fn default_queue_capacity() -> usize {
     DEFAULT_QUEUE_CAPACITY
+}
+fn default_report_read_timeout() -> Duration {
+    DEFAULT_REPORT_READ_TIMEOUT
 }
 fn default_flush_interval() -> Duration {
     DEFAULT_FLUSH_INTERVAL

@@ -97,9 +97,21 @@ async fn report(
             "report body too large\n",
         );
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
-        Ok(b) => b,
-        Err(e) => {
+    let read = tokio::time::timeout(
+        state.config.report_read_timeout,
+        axum::body::to_bytes(body, limit),
+    );
+    let bytes = match read.await {
+        Err(_elapsed) => {
+            // A client trickling its body must not hold a connection and a buffer forever.
+            return refuse(
+                StatusCode::REQUEST_TIMEOUT,
+                "read_timeout",
+                "report body too slow\n",
+            );
+        }
+        Ok(Ok(b)) => b,
+        Ok(Err(e)) => {
             // `to_bytes` fails for the limit and for a broken upload alike; tell them apart.
             let too_large = std::error::Error::source(&e)
                 .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
@@ -176,4 +188,55 @@ async fn report(
     }
     metrics::counter!(REPORTS_ACCEPTED, "site" => site.id.clone()).increment(1);
     cors(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use crate::app::AppState;
+    use crate::config::Config;
+
+    /// With nobody draining the queue, the second request finds it full: 503 with Retry-After,
+    /// counted — the behaviour under a flood, made deterministic.
+    #[tokio::test]
+    async fn a_full_queue_sheds_load_with_503() {
+        let config = Config::from_toml(
+            "queue_capacity = 1\n[[sites]]\nid = 'shop'\nkey = 'flood-key-1'\n",
+            "test",
+        )
+        .unwrap();
+        let (tx, _rx) = tokio::sync::mpsc::channel(config.queue_capacity);
+        let state = AppState {
+            sites_by_key: Arc::new(HashMap::from([("flood-key-1".to_string(), 0)])),
+            config: Arc::new(config),
+            queue: tx,
+            store: rampart_store::open("sqlite::memory:").await.unwrap(),
+            metrics: crate::metrics::handle(),
+            limits: Arc::new(rampart_csp::Limits::default()),
+        };
+        let app = super::routes().with_state(state.clone());
+        let body = r#"{"csp-report":{"document-uri":"https://a.example/","blocked-uri":"https://b.example/x.js","effective-directive":"script-src-elem"}}"#;
+        let request = || {
+            Request::post("/report/flood-key-1")
+                .header("content-type", "application/csp-report")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let first = app.clone().oneshot(request()).await.unwrap();
+        assert_eq!(first.status(), StatusCode::NO_CONTENT);
+        let second = app.clone().oneshot(request()).await.unwrap();
+        assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(second.headers()["retry-after"], "1");
+        let metrics = state.metrics.render();
+        assert!(
+            metrics.contains(r#"rampart_reports_refused_total{reason="queue_full"}"#),
+            "{metrics}"
+        );
+    }
 }

@@ -222,3 +222,21 @@ async fn the_api_needs_the_bearer_token() {
     );
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_stalled_upload_is_cut_off_with_408() {
+    let t = start("", "report_read_timeout = \"200ms\"").await;
+    use tokio_stream::StreamExt;
+    let first: Vec<Result<String, std::io::Error>> = vec![Ok("{\"csp-report\":".to_string())];
+    let stalled = tokio_stream::iter(first).chain(tokio_stream::pending());
+    let started = std::time::Instant::now();
+    let r = t
+        .post(
+            "application/csp-report",
+            reqwest::Body::wrap_stream(stalled),
+        )
+        .await;
+    assert_eq!(r.status(), 408);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    t.server.shutdown().await.unwrap();
+}

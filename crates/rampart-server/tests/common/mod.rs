@@ -39,6 +39,7 @@ database = "sqlite://{db}"
 api_token = "{TOKEN}"
 flush_interval = "50ms"
 max_report_bytes = 4096
+{top}
 
 [[sites]]
 id = "shop"
@@ -49,7 +50,9 @@ origins = ["https://shop.example"]
 {site_extra}
 {extra}
 "#,
-        db = dir.path().join("rampart.db").display()
+        db = dir.path().join("rampart.db").display(),
+        top = if extra.starts_with("[[") { "" } else { extra },
+        extra = if extra.starts_with("[[") { extra } else { "" },
     );
     let config = Config::from_toml(&toml, "test").unwrap();
     let server = rampart_server::start(config).await.unwrap();
