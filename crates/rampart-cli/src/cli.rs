@@ -34,6 +34,33 @@ pub enum Command {
         #[command(subcommand)]
         command: CspCommand,
     },
+    /// JavaScript analysis: structural fingerprints and behavioural diffs.
+    Js {
+        #[command(subcommand)]
+        command: JsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum JsCommand {
+    /// Structural fingerprint, capabilities and domains of each script.
+    Fingerprint {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// One JSON object per file, one per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// What changed between two versions of a script.
+    Diff {
+        #[arg(value_name = "OLD")]
+        old: PathBuf,
+        #[arg(value_name = "NEW")]
+        new: PathBuf,
+        /// One JSON object.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]

@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use rampart_server::Config;
 
-use crate::cli::{Cli, Command, ConfigArg, CspCommand};
+use crate::cli::{Cli, Command, ConfigArg, CspCommand, JsCommand};
 
 /// How a command failed, which decides the exit code.
 pub enum Failure {
@@ -13,6 +13,12 @@ pub enum Failure {
     Usage(String),
     /// The command ran and failed (exit 1).
     Run(anyhow::Error),
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Run(e.into())
+    }
 }
 
 impl From<anyhow::Error> for Failure {
@@ -35,6 +41,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Csp {
             command: CspCommand::Header { site, config },
         } => header(&site, &config),
+        Command::Js {
+            command: JsCommand::Fingerprint { files, json },
+        } => crate::js::fingerprint(&files, json),
+        Command::Js {
+            command: JsCommand::Diff { old, new, json },
+        } => crate::js::diff(&old, &new, json),
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod commands;
+mod js;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,14 @@ fn main() -> ExitCode {
         Err(commands::Failure::Usage(message)) => {
             eprintln!("rampart: {message}");
             ExitCode::from(2)
+        }
+        // `rampart js diff … | head`: the reader left; that is not a failure.
+        Err(commands::Failure::Run(error))
+            if error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
         }
         Err(commands::Failure::Run(error)) => {
             eprintln!("rampart: {error:#}");

@@ -1,0 +1,150 @@
+//! `rampart js fingerprint|diff`: human output by default, `--json` for machines.
+
+use std::path::Path;
+
+use std::io::{self, Write};
+
+use anyhow::Context;
+use rampart_js::{Analysis, Diff, Options, RegionChange, analyze};
+use serde_json::json;
+
+use crate::commands::Failure;
+
+/// Reads a script as text; invalid UTF-8 is replaced rather than refused (real-world scripts
+/// are occasionally Latin-1, and the structure does not depend on those bytes).
+fn read(path: &Path) -> Result<String, Failure> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+fn names<T: serde::Serialize>(set: &std::collections::BTreeSet<T>) -> String {
+    let list: Vec<String> = set
+        .iter()
+        .map(|c| {
+            serde_json::to_value(c)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default()
+        })
+        .collect();
+    if list.is_empty() {
+        "-".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+pub fn fingerprint(files: &[std::path::PathBuf], as_json: bool) -> Result<(), Failure> {
+    let options = Options::default();
+    let mut out = io::stdout().lock();
+    for path in files {
+        let source = read(path)?;
+        let a = analyze(&source, &options);
+        if as_json {
+            let mut v = serde_json::to_value(&a).context("serializing the analysis")?;
+            v["file"] = json!(path.display().to_string());
+            v["parse_errors"] = json!(a.parse_error_count);
+            v["parse_error_messages"] = json!(a.parse_errors);
+            writeln!(out, "{v}")?;
+        } else {
+            print_analysis(&mut out, path, &a)?;
+        }
+    }
+    Ok(())
+}
+
+fn print_analysis(out: &mut impl Write, path: &Path, a: &Analysis) -> io::Result<()> {
+    writeln!(out, "{}", path.display())?;
+    writeln!(out, "  bytes         {}", a.bytes)?;
+    writeln!(out, "  sha256        {}", a.sha256)?;
+    writeln!(out, "  structure     {}", a.structural_hash)?;
+    writeln!(out, "  nodes         {}", a.nodes)?;
+    writeln!(out, "  capabilities  {}", names(&a.capabilities))?;
+    writeln!(out, "  domains       {}", names(&a.domains))?;
+    if a.parse_error_count > 0 {
+        writeln!(
+            out,
+            "  parse errors  {} (first: {})",
+            a.parse_error_count,
+            a.parse_errors.first().map_or("", String::as_str)
+        )?;
+    }
+    Ok(())
+}
+
+pub fn diff(old_path: &Path, new_path: &Path, as_json: bool) -> Result<(), Failure> {
+    let options = Options::default();
+    let (old_src, new_src) = (read(old_path)?, read(new_path)?);
+    let (old, new) = (analyze(&old_src, &options), analyze(&new_src, &options));
+    let d = rampart_js::diff(&old, &old_src, &new, &new_src);
+    let mut out = io::stdout().lock();
+    if as_json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&d).context("serializing the diff")?
+        )?;
+    } else {
+        print_diff(&mut out, &d, &old_src, &new_src)?;
+    }
+    Ok(())
+}
+
+/// Lines shown per changed region before "…".
+const SHOWN_LINES: usize = 12;
+
+fn print_region(
+    out: &mut impl Write,
+    sign: char,
+    r: &RegionChange,
+    source: &str,
+) -> io::Result<()> {
+    let code = source
+        .get(r.region.start as usize..r.region.end as usize)
+        .unwrap_or("");
+    let name = r
+        .region
+        .name
+        .as_deref()
+        .map(|n| format!(" {n}"))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "{sign} {}{name} at line {} ({} bytes)",
+        r.region.kind,
+        r.line,
+        code.len()
+    )?;
+    let lines: Vec<&str> = code.lines().collect();
+    for line in lines.iter().take(SHOWN_LINES) {
+        let shown: String = line.chars().take(160).collect();
+        writeln!(out, "  {sign} {shown}")?;
+    }
+    if lines.len() > SHOWN_LINES {
+        writeln!(out, "  {sign} … {} more lines", lines.len() - SHOWN_LINES)?;
+    }
+    Ok(())
+}
+
+fn print_diff(out: &mut impl Write, d: &Diff, old_src: &str, new_src: &str) -> io::Result<()> {
+    let verdict = serde_json::to_value(d.verdict)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default();
+    writeln!(out, "verdict     {verdict}")?;
+    writeln!(out, "similarity  {:.3}", d.similarity)?;
+    writeln!(out, "+ capabilities  {}", names(&d.added_capabilities))?;
+    writeln!(out, "- capabilities  {}", names(&d.removed_capabilities))?;
+    writeln!(out, "+ domains       {}", names(&d.added_domains))?;
+    writeln!(out, "- domains       {}", names(&d.removed_domains))?;
+    for r in &d.added_regions {
+        print_region(out, '+', r, new_src)?;
+    }
+    for r in &d.removed_regions {
+        print_region(out, '-', r, old_src)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! JavaScript analysis for Rampart, with no I/O: structural fingerprints that ignore what
+//! minifiers and build systems change (whitespace, comments, local names, literal values),
+//! similarity and region diffs that locate an appended block, and the capabilities and domains
+//! that say what a script can do.
+//!
+//! Results are data: [`analyze`] always returns an [`Analysis`], with parse errors as
+//! diagnostics; input over the size limit is refused with a diagnostic, and parsing runs on a
+//! thread whose stack grows with the input so hostile nesting cannot overflow it.
+#![forbid(unsafe_code)]
+
+mod capabilities;
+mod diff;
+mod domains;
+mod html;
+mod normalize;
+mod sketch;
+
+use std::collections::BTreeSet;
+
+use oxc_allocator::Allocator;
+use oxc_parser::{ParseOptions, Parser};
+use oxc_semantic::SemanticBuilder;
+use oxc_span::SourceType;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+pub use capabilities::Capability;
+pub use diff::{Diff, RegionChange, Verdict, diff};
+pub use html::{InlineScript, extract_scripts};
+pub use sketch::Region;
+
+/// Default largest script analyzed (bytes); larger input gets a diagnostic and no structure.
+pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
+/// Default deepest bracket nesting (`(`, `[`, `{`) analyzed. Real code stays under ~100; each
+/// level costs the parser several kilobytes of stack, so this bound is what keeps hostile input
+/// like `[[[[…` from overflowing it.
+pub const DEFAULT_MAX_NESTING: usize = 1000;
+/// Parse errors kept in an [`Analysis`] (the rest are counted).
+pub const MAX_ERRORS_KEPT: usize = 20;
+
+/// Analysis settings; every limit has a documented default.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Largest input analyzed, in bytes.
+    pub max_bytes: usize,
+    /// Deepest bracket nesting analyzed.
+    pub max_nesting: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_BYTES,
+            max_nesting: DEFAULT_MAX_NESTING,
+        }
+    }
+}
+
+/// The deepest bracket nesting in the raw text. Brackets inside strings and comments count too:
+/// an over-estimate that only matters for pathological input.
+fn bracket_depth(source: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in source.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+/// What one script is and can do.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub bytes: usize,
+    /// Hex SHA-256 of the exact bytes.
+    pub sha256: String,
+    /// Hex 128-bit hash of the normalized syntax tree (see the crate docs for what it ignores).
+    pub structural_hash: String,
+    /// AST nodes.
+    pub nodes: usize,
+    pub capabilities: BTreeSet<Capability>,
+    /// Registrable domains (eTLD+1) of URL-like string literals, including simple concatenations.
+    pub domains: BTreeSet<String>,
+    /// Parse errors (at most [`MAX_ERRORS_KEPT`]); non-empty means the structure is partial.
+    pub parse_errors: Vec<String>,
+    /// Total parse errors, including those not kept.
+    pub parse_error_count: usize,
+    /// Sorted, distinct shingle hashes of the normalized stream (for similarity).
+    #[serde(skip)]
+    pub shingles: Vec<u64>,
+    /// Top-level statements and functions with their structural hashes and source spans.
+    #[serde(skip)]
+    pub regions: Vec<Region>,
+}
+
+impl Analysis {
+    fn refused(source: &str, why: String) -> Self {
+        Self {
+            bytes: source.len(),
+            sha256: sha256_hex(source.as_bytes()),
+            structural_hash: String::new(),
+            nodes: 0,
+            capabilities: BTreeSet::new(),
+            domains: BTreeSet::new(),
+            parse_errors: vec![why],
+            parse_error_count: 1,
+            shingles: Vec::new(),
+            regions: Vec::new(),
+        }
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Stack for the analysis thread. With bracket nesting bounded, the parser's remaining recursion
+/// (prefix operators, `a=b=…`, `x=>y=>…`, `a?b:c?…`) measured under 1 KiB per input byte, debug
+/// builds included; the stack is sized from the input (virtual memory: only touched pages are
+/// committed). If the system refuses such a thread, the analysis reports it instead of running.
+fn stack_for(len: usize) -> usize {
+    (32usize << 20).saturating_add(len.saturating_mul(1024))
+}
+
+/// Analyzes one classic script (falling back to module syntax when that parses better).
+pub fn analyze(source: &str, options: &Options) -> Analysis {
+    if source.len() > options.max_bytes {
+        return Analysis::refused(
+            source,
+            format!(
+                "script is {} bytes, over the {} byte limit",
+                source.len(),
+                options.max_bytes
+            ),
+        );
+    }
+    let depth = bracket_depth(source);
+    if depth > options.max_nesting {
+        return Analysis::refused(
+            source,
+            format!(
+                "brackets nest {depth} deep, over the {} limit",
+                options.max_nesting
+            ),
+        );
+    }
+    let run = || analyze_on_this_stack(source);
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("rampart-js".into())
+            .stack_size(stack_for(source.len()))
+            .spawn_scoped(scope, run)
+        {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|_| Analysis::refused(source, "analysis panicked".into())),
+            Err(e) => Analysis::refused(source, format!("cannot start the analysis thread: {e}")),
+        }
+    })
+}
+
+fn analyze_on_this_stack(source: &str) -> Analysis {
+    let allocator = Allocator::default();
+    let options = ParseOptions {
+        preserve_parens: false,
+        ..ParseOptions::default()
+    };
+    let mut parsed = Parser::new(&allocator, source, SourceType::script())
+        .with_options(options)
+        .parse();
+    if !parsed.diagnostics.is_empty() {
+        let module = Parser::new(&allocator, source, SourceType::mjs())
+            .with_options(options)
+            .parse();
+        if module.diagnostics.len() < parsed.diagnostics.len() {
+            parsed = module;
+        }
+    }
+    let semantic = SemanticBuilder::new()
+        .with_build_nodes(true)
+        .build(&parsed.program)
+        .semantic;
+    let stream = normalize::Stream::build(&semantic);
+    let capabilities = capabilities::detect(&semantic);
+    let domains = domains::collect(&semantic);
+    let mut errors: Vec<String> = parsed
+        .diagnostics
+        .iter()
+        .take(MAX_ERRORS_KEPT)
+        .map(|d| d.to_string())
+        .collect();
+    if parsed.panicked && errors.is_empty() {
+        errors.push("the parser gave up".into());
+    }
+    Analysis {
+        bytes: source.len(),
+        sha256: sha256_hex(source.as_bytes()),
+        structural_hash: format!("{:032x}", stream.structural_hash()),
+        nodes: stream.len(),
+        capabilities,
+        domains,
+        parse_error_count: parsed.diagnostics.len().max(errors.len()),
+        parse_errors: errors,
+        shingles: sketch::shingles(&stream),
+        regions: sketch::regions(&stream, &semantic, source),
+    }
+}

@@ -1,0 +1,232 @@
+//! The normalized token stream: one token per AST node, in pre-order.
+//!
+//! Kept: the node type, operators, variable-declaration kinds, property names, names of globals
+//! (unresolved references) and boolean values. Erased: local binding names (replaced by their
+//! order of first appearance — alpha-renaming, so a minifier's renaming changes nothing) and the
+//! values of strings, numbers, regexes and templates. Whitespace, comments and redundant
+//! parentheses are not nodes at all.
+
+use std::collections::HashMap;
+
+use oxc_ast::ast::Expression;
+use oxc_ast::{AstKind, AstType};
+use oxc_semantic::Semantic;
+use oxc_span::{GetSpan, Span};
+use oxc_syntax::symbol::SymbolId;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
+
+/// Marker payload of a local binding in the shift-invariant stream used for shingles.
+const LOCAL: u64 = 0x4c4f_4341_4c5f_5f5f;
+
+pub(crate) struct Stream {
+    /// Token per node, locals numbered file-wide (for the structural hash).
+    pub tokens: Vec<u64>,
+    /// Token per node with every local the same (for shingles, robust to prepended code).
+    pub loose: Vec<u64>,
+    /// Depth of each node (root = 0).
+    pub depths: Vec<u32>,
+    /// File-wide index of the local symbol a node names, for region renumbering.
+    pub locals: Vec<Option<u32>>,
+    /// Node type (`AstType as u8`) of each node.
+    pub types: Vec<u8>,
+    /// Nodes that carry no behaviour and that printers add or drop at will (empty statements,
+    /// the `{ return … }` wrapper of a one-statement arrow): left out of every hash.
+    pub skip: Vec<bool>,
+    /// Index one past the last node of each node's subtree.
+    pub ends: Vec<u32>,
+    /// Parent index of each node (the root is its own parent).
+    pub parents: Vec<u32>,
+}
+
+fn mix(kind: u8, payload: u64) -> u64 {
+    // splitmix64 finalizer over (kind, payload): cheap and well distributed.
+    let mut z = payload ^ (u64::from(kind) << 56) ^ 0x9e37_79b9_7f4a_7c15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn name_hash(tag: u64, name: &str) -> u64 {
+    xxh3_64_with_seed(name.as_bytes(), tag)
+}
+
+/// Token of a local with region-relative index `i`.
+pub(crate) fn local_token(kind: u8, i: u32) -> u64 {
+    mix(kind, 0x10c4_1000_0000_0000 | u64::from(i))
+}
+
+/// An ASCII identifier name (what a minifier may write unquoted).
+fn ident_like(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
+}
+
+/// `x => { return y; }` is `x => y` (oxc does not visit the body of the latter): a printer's
+/// choice, not a change. True for the body and the `return` of the former.
+fn is_sole_arrow_return(
+    nodes: &oxc_semantic::AstNodes<'_>,
+    id: oxc_syntax::node::NodeId,
+    kind: &AstKind<'_>,
+) -> bool {
+    let body_of_arrow = |body: &oxc_ast::ast::FunctionBody<'_>, body_id| {
+        body.directives.is_empty()
+            && body.statements.len() == 1
+            && matches!(&body.statements[0], oxc_ast::ast::Statement::ReturnStatement(r) if r.argument.is_some())
+            && matches!(nodes.parent_kind(body_id), AstKind::ArrowFunctionExpression(a) if !a.is_expression())
+    };
+    match kind {
+        AstKind::FunctionBody(b) => body_of_arrow(b, id),
+        AstKind::ReturnStatement(_) => {
+            let parent = nodes.parent_id(id);
+            matches!(nodes.kind(parent), AstKind::FunctionBody(b) if body_of_arrow(b, parent))
+        }
+        _ => false,
+    }
+}
+
+/// Whether a string literal with this span is a property name of its parent.
+fn is_name_position(parent: &AstKind<'_>, span: Span) -> bool {
+    match parent {
+        AstKind::ObjectProperty(p) => !p.computed && p.key.span() == span,
+        AstKind::ComputedMemberExpression(m) => m.expression.span() == span,
+        AstKind::MethodDefinition(m) => !m.computed && m.key.span() == span,
+        AstKind::PropertyDefinition(p) => !p.computed && p.key.span() == span,
+        _ => false,
+    }
+}
+
+impl Stream {
+    pub fn build(semantic: &Semantic<'_>) -> Self {
+        let nodes = semantic.nodes();
+        let scoping = semantic.scoping();
+        let n = nodes.len();
+        let mut s = Stream {
+            tokens: Vec::with_capacity(n),
+            loose: Vec::with_capacity(n),
+            depths: Vec::with_capacity(n),
+            locals: Vec::with_capacity(n),
+            types: Vec::with_capacity(n),
+            skip: Vec::with_capacity(n),
+            parents: Vec::with_capacity(n),
+            ends: (1..=n as u32).collect(),
+        };
+
+        let mut symbols: HashMap<SymbolId, u32> = HashMap::new();
+        let mut local = |sym: SymbolId| {
+            let next = symbols.len() as u32;
+            *symbols.entry(sym).or_insert(next)
+        };
+        let static_member = AstType::StaticMemberExpression as u8;
+        let identifier_name = AstType::IdentifierName as u8;
+        for (id, node) in nodes.iter_enumerated() {
+            let kind = node.kind();
+            let mut ty = kind.ty() as u8;
+            let mut sym: Option<u32> = None;
+            let payload: u64 = match kind {
+                AstKind::IdentifierReference(r) => {
+                    match r
+                        .reference_id
+                        .get()
+                        .and_then(|rid| scoping.get_reference(rid).symbol_id())
+                    {
+                        Some(symbol) => {
+                            sym = Some(local(symbol));
+                            0
+                        }
+                        None => name_hash(1, r.name.as_str()),
+                    }
+                }
+                AstKind::BindingIdentifier(b) => match b.symbol_id.get() {
+                    Some(symbol) => {
+                        sym = Some(local(symbol));
+                        0
+                    }
+                    None => 0,
+                },
+                AstKind::IdentifierName(p) => name_hash(2, p.name.as_str()),
+                // `{"key": v}` is `{key: v}` and `a["b"]` is `a.b`: minifiers switch freely.
+                AstKind::StringLiteral(l)
+                    if is_name_position(&nodes.parent_kind(id), l.span)
+                        && ident_like(l.value.as_str()) =>
+                {
+                    ty = identifier_name;
+                    name_hash(2, l.value.as_str())
+                }
+                AstKind::ComputedMemberExpression(m) if matches!(&m.expression, Expression::StringLiteral(l) if ident_like(l.value.as_str())) =>
+                {
+                    ty = static_member;
+                    0
+                }
+                AstKind::PrivateIdentifier(p) => name_hash(3, p.name.as_str()),
+                AstKind::JSXIdentifier(p) => name_hash(4, p.name.as_str()),
+                AstKind::BinaryExpression(e) => e.operator as u64,
+                AstKind::LogicalExpression(e) => e.operator as u64,
+                AstKind::UnaryExpression(e) => e.operator as u64,
+                AstKind::UpdateExpression(e) => (e.operator as u64) << 1 | u64::from(e.prefix),
+                AstKind::AssignmentExpression(e) => e.operator as u64,
+                AstKind::BooleanLiteral(b) => u64::from(b.value),
+                AstKind::VariableDeclaration(d) => d.kind as u64,
+                AstKind::MethodDefinition(m) => (m.kind as u64) << 1 | u64::from(m.r#static),
+                AstKind::PropertyDefinition(p) => u64::from(p.r#static),
+                _ => 0,
+            };
+            let loose = if sym.is_some() {
+                mix(ty, LOCAL)
+            } else {
+                mix(ty, payload)
+            };
+            let token = match sym {
+                Some(i) => local_token(ty, i),
+                None => loose,
+            };
+            let parent = if id.index() == 0 {
+                0
+            } else {
+                nodes.parent_id(id).index()
+            };
+            s.parents.push(parent as u32);
+            let skip = matches!(kind, AstKind::EmptyStatement(_))
+                || is_sole_arrow_return(nodes, id, &kind);
+            // Children of a skipped node sit where the skipped node would have.
+            let depth = if id.index() == 0 {
+                0
+            } else {
+                s.depths[parent] + u32::from(!s.skip[parent])
+            };
+            s.skip.push(skip);
+            s.tokens.push(token);
+            s.loose.push(loose);
+            s.depths.push(depth);
+            s.locals.push(sym);
+            s.types.push(ty);
+        }
+        // Pre-order: a subtree is a contiguous range; propagate ends from children to parents.
+        for i in (1..n).rev() {
+            let parent = s.parents[i] as usize;
+            if s.ends[parent] < s.ends[i] {
+                s.ends[parent] = s.ends[i];
+            }
+        }
+        s
+    }
+
+    pub fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// 128-bit hash of the tokens with their depths (depth makes the tree shape unambiguous).
+    pub fn structural_hash(&self) -> u128 {
+        let mut h = Xxh3::new();
+        for ((t, d), skip) in self.tokens.iter().zip(&self.depths).zip(&self.skip) {
+            if *skip {
+                continue;
+            }
+            h.update(&t.to_le_bytes());
+            h.update(&d.to_le_bytes());
+        }
+        h.digest128()
+    }
+}

