@@ -14,6 +14,7 @@ mod domains;
 mod html;
 mod normalize;
 mod sketch;
+mod worker;
 
 use std::collections::BTreeSet;
 
@@ -59,18 +60,22 @@ impl Default for Options {
 /// The deepest bracket nesting in the raw text. Brackets inside strings and comments count too:
 /// an over-estimate that only matters for pathological input.
 fn bracket_depth(source: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for b in source.bytes() {
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
+    const DELTA: [i8; 256] = {
+        let mut t = [0i8; 256];
+        t[b'(' as usize] = 1;
+        t[b'[' as usize] = 1;
+        t[b'{' as usize] = 1;
+        t[b')' as usize] = -1;
+        t[b']' as usize] = -1;
+        t[b'}' as usize] = -1;
+        t
+    };
+    let (mut depth, mut max) = (0i64, 0i64);
+    for &b in source.as_bytes() {
+        depth = (depth + i64::from(DELTA[b as usize])).max(0);
+        max = max.max(depth);
     }
-    max
+    max as usize
 }
 
 /// What one script is and can do.
@@ -99,7 +104,7 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    fn refused(source: &str, why: String) -> Self {
+    pub(crate) fn refused(source: &str, why: String) -> Self {
         Self {
             bytes: source.len(),
             sha256: sha256_hex(source.as_bytes()),
@@ -119,15 +124,18 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Stack for the analysis thread. With bracket nesting bounded, the parser's remaining recursion
+/// Stack for an analysis thread. With bracket nesting bounded, the parser's remaining recursion
 /// (prefix operators, `a=b=…`, `x=>y=>…`, `a?b:c?…`) measured under 1 KiB per input byte, debug
-/// builds included; the stack is sized from the input (virtual memory: only touched pages are
-/// committed). If the system refuses such a thread, the analysis reports it instead of running.
-fn stack_for(len: usize) -> usize {
+/// builds included; the stack is sized from the largest input allowed (virtual memory: only
+/// touched pages are committed). If the system refuses such a thread, the analysis reports it.
+pub(crate) fn stack_for(len: usize) -> usize {
     (32usize << 20).saturating_add(len.saturating_mul(1024))
 }
 
 /// Analyzes one classic script (falling back to module syntax when that parses better).
+///
+/// Runs on a per-calling-thread worker with a large stack and a reused arena (see `worker.rs`):
+/// spawning a thread per script cost more in fresh-page faults than the analysis itself.
 pub fn analyze(source: &str, options: &Options) -> Analysis {
     if source.len() > options.max_bytes {
         return Analysis::refused(
@@ -149,32 +157,20 @@ pub fn analyze(source: &str, options: &Options) -> Analysis {
             ),
         );
     }
-    let run = || analyze_on_this_stack(source);
-    std::thread::scope(|scope| {
-        match std::thread::Builder::new()
-            .name("rampart-js".into())
-            .stack_size(stack_for(source.len()))
-            .spawn_scoped(scope, run)
-        {
-            Ok(handle) => handle
-                .join()
-                .unwrap_or_else(|_| Analysis::refused(source, "analysis panicked".into())),
-            Err(e) => Analysis::refused(source, format!("cannot start the analysis thread: {e}")),
-        }
-    })
+    worker::run(source, options.max_bytes)
 }
 
-fn analyze_on_this_stack(source: &str) -> Analysis {
-    let allocator = Allocator::default();
+/// The analysis proper; the caller guarantees the stack (see [`stack_for`]).
+pub(crate) fn analyze_on_this_stack(source: &str, allocator: &Allocator) -> Analysis {
     let options = ParseOptions {
         preserve_parens: false,
         ..ParseOptions::default()
     };
-    let mut parsed = Parser::new(&allocator, source, SourceType::script())
+    let mut parsed = Parser::new(allocator, source, SourceType::script())
         .with_options(options)
         .parse();
     if !parsed.diagnostics.is_empty() {
-        let module = Parser::new(&allocator, source, SourceType::mjs())
+        let module = Parser::new(allocator, source, SourceType::mjs())
             .with_options(options)
             .parse();
         if module.diagnostics.len() < parsed.diagnostics.len() {

@@ -6,8 +6,6 @@
 //! values of strings, numbers, regexes and templates. Whitespace, comments and redundant
 //! parentheses are not nodes at all.
 
-use std::collections::HashMap;
-
 use oxc_ast::ast::Expression;
 use oxc_ast::{AstKind, AstType};
 use oxc_semantic::Semantic;
@@ -114,10 +112,16 @@ impl Stream {
             ends: (1..=n as u32).collect(),
         };
 
-        let mut symbols: HashMap<SymbolId, u32> = HashMap::new();
+        // Alpha-renaming table indexed by symbol id (dense), u32::MAX = not seen yet.
+        let mut symbols: Vec<u32> = vec![u32::MAX; scoping.symbols_len()];
+        let mut seen = 0u32;
         let mut local = |sym: SymbolId| {
-            let next = symbols.len() as u32;
-            *symbols.entry(sym).or_insert(next)
+            let slot = &mut symbols[sym.index()];
+            if *slot == u32::MAX {
+                *slot = seen;
+                seen += 1;
+            }
+            *slot
         };
         let static_member = AstType::StaticMemberExpression as u8;
         let identifier_name = AstType::IdentifierName as u8;
