@@ -7,8 +7,9 @@
 
 use std::collections::HashMap;
 
-use rampart_store::{BatchOutcome, NewAlert};
+use rampart_store::{AlertRow, BatchOutcome, NewAlert, Store};
 use serde_json::json;
+use tokio::sync::mpsc;
 
 use crate::config::SiteConfig;
 
@@ -18,6 +19,21 @@ fn learning_over(site: &SiteConfig, learning: &HashMap<&str, i64>, first_seen: i
         .copied()
         .unwrap_or(first_seen);
     first_seen >= start + site.learning_period.as_millis() as i64
+}
+
+/// Stores an alert (unless its dedup key exists) and queues it for delivery.
+pub(crate) async fn raise(store: &dyn Store, notify: &mpsc::Sender<AlertRow>, alert: NewAlert) {
+    match store.insert_alert(&alert).await {
+        Ok(Some(row)) => {
+            metrics::counter!(crate::metrics::ALERTS, "kind" => row.kind.clone()).increment(1);
+            tracing::info!(kind = %row.kind, site = %row.site, subject = ?row.subject, "alert");
+            if notify.try_send(row).is_err() {
+                tracing::warn!("notification queue full; alert stored but not delivered");
+            }
+        }
+        Ok(None) => {} // already alerted on this subject
+        Err(err) => tracing::warn!(error = %err, "could not store alert"),
+    }
 }
 
 /// The alerts a committed batch gives rise to.
@@ -46,6 +62,7 @@ pub(crate) fn evaluate(
                 kind: "new_script".into(),
                 site: r.site.clone(),
                 subject: r.url.clone(),
+                dedup: String::new(),
                 severity: "info".into(),
                 created_at: now,
                 details: json!({
@@ -74,6 +91,7 @@ pub(crate) fn evaluate(
                 kind: kind.into(),
                 site: d.site.clone(),
                 subject: d.domain.clone(),
+                dedup: String::new(),
                 severity: "warning".into(),
                 created_at: now,
                 details: json!({

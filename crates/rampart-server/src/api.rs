@@ -24,6 +24,8 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sites/{id}/scripts", get(scripts))
         .route("/api/v1/sites/{id}/connections", get(connections))
         .route("/api/v1/sites/{id}/header", get(site_header))
+        .route("/api/v1/sites/{id}/scripts/versions", get(script_versions))
+        .route("/api/v1/sites/{id}/scripts/diff", get(script_diff))
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/alerts/{id}/deliveries", get(deliveries))
         .route("/api/v1/bgp/alerts", get(bgp_alerts))
@@ -125,12 +127,38 @@ async fn resources(state: AppState, id: String, kind: &str, field: &str) -> Resp
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
+    let latest = if kind == "script" {
+        match state.store.latest_versions(&site.id).await {
+            Ok(v) => v
+                .into_iter()
+                .map(|(row, n)| (row.url.clone(), (row, n)))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "listing versions failed");
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
+            }
+        }
+    } else {
+        std::collections::HashMap::new()
+    };
     match state.store.list_resources(&site.id, kind).await {
         Ok(rows) => {
             let now = crate::time::now_ms();
             let list: Vec<Value> = rows
                 .iter()
-                .map(|r| resource_json(r, site, &state, now))
+                .map(|r| {
+                    let mut v = resource_json(r, site, &state, now);
+                    // SPEC §3: scripts add sha256, structural_hash and versions once fetched.
+                    if let Some((version, count)) = latest.get(&r.url) {
+                        v["sha256"] = json!(version.sha256);
+                        v["structural_hash"] = json!(version.structural_hash);
+                        v["versions"] = json!(count);
+                        v["fetched_at"] = json!(rfc3339(version.fetched_at));
+                        v["capabilities"] = version.analysis["capabilities"].clone();
+                        v["script_domains"] = version.analysis["domains"].clone();
+                    }
+                    v
+                })
                 .collect();
             Json(json!({ field: list })).into_response()
         }
@@ -233,4 +261,117 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+struct ScriptQuery {
+    url: String,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn script_versions(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ScriptQuery>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    let versions = state.store.list_versions(&site.id, &q.url).await;
+    let fetches = state.store.list_fetches(&site.id, &q.url, 50).await;
+    match (versions, fetches) {
+        (Ok(versions), Ok(fetches)) => {
+            let versions: Vec<Value> = versions
+                .iter()
+                .map(|v| {
+                    json!({
+                        "sha256": v.sha256,
+                        "structural_hash": v.structural_hash,
+                        "bytes": v.bytes,
+                        "fetched_at": rfc3339(v.fetched_at),
+                        "capabilities": v.analysis["capabilities"],
+                        "domains": v.analysis["domains"],
+                    })
+                })
+                .collect();
+            let fetches: Vec<Value> = fetches
+                .iter()
+                .map(|f| {
+                    json!({
+                        "at": rfc3339(f.at),
+                        "outcome": f.outcome,
+                        "status_code": f.status_code,
+                        "error": f.error,
+                        "sha256": f.sha256,
+                    })
+                })
+                .collect();
+            Json(json!({ "url": q.url, "versions": versions, "fetches": fetches })).into_response()
+        }
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "listing versions failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
+/// The diff between two stored versions (default: the previous and the newest).
+async fn script_diff(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ScriptQuery>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    let versions = match state.store.list_versions(&site.id, &q.url).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "listing versions failed");
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
+        }
+    };
+    let pick = |want: &Option<String>, default: usize| match want {
+        Some(sha) => versions
+            .iter()
+            .find(|v| v.sha256.starts_with(sha.as_str()) && sha.len() >= 8),
+        None => versions.get(default),
+    };
+    let (Some(to), Some(from)) = (pick(&q.to, 0), pick(&q.from, 1)) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "need two stored versions of this script",
+        );
+    };
+    let (from_sha, to_sha) = (from.sha256.clone(), to.sha256.clone());
+    let (old, new) = match (
+        state.store.version_body(&from_sha).await,
+        state.store.version_body(&to_sha).await,
+    ) {
+        (Ok(Some(o)), Ok(Some(n))) => (o, n),
+        _ => return error(StatusCode::NOT_FOUND, "version body not stored"),
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        let (old, new) = (
+            String::from_utf8_lossy(&old).into_owned(),
+            String::from_utf8_lossy(&new).into_owned(),
+        );
+        let options = rampart_js::Options::default();
+        let (a, b) = (
+            rampart_js::analyze(&old, &options),
+            rampart_js::analyze(&new, &options),
+        );
+        let d = rampart_js::diff(&a, &old, &b, &new);
+        crate::fetcher::diff_json(&d, &old, &new)
+    })
+    .await;
+    match result {
+        Ok(mut v) => {
+            v["from_sha256"] = json!(from_sha);
+            v["to_sha256"] = json!(to_sha);
+            Json(v).into_response()
+        }
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "diff failed"),
+    }
 }

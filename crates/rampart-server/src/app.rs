@@ -82,6 +82,7 @@ pub async fn run(
 struct Prepared {
     router: Router,
     inventory: JoinHandle<()>,
+    fetcher: JoinHandle<()>,
     notifier: JoinHandle<()>,
 }
 
@@ -93,11 +94,14 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     let metrics = crate::metrics::handle();
     let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
     let (alert_tx, notifier) = crate::notify::spawn(&config.notify, store.clone())?;
+    let (fetch_tx, fetcher) =
+        crate::fetcher::spawn(config.clone(), store.clone(), alert_tx.clone())?;
     let inventory = tokio::spawn(crate::inventory::run(
         config.clone(),
         store.clone(),
         queue_rx,
         alert_tx,
+        fetch_tx,
     ));
     let sites_by_key = config
         .sites
@@ -121,6 +125,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     Ok(Prepared {
         router,
         inventory,
+        fetcher,
         notifier,
     })
 }
@@ -138,6 +143,9 @@ impl Prepared {
         // The router (and with it every queue sender) is gone: the inventory drains and exits,
         // dropping the alert sender, after which the notifier finishes its deliveries.
         self.inventory.await.context("inventory task panicked")?;
+        // The inventory held the fetch queue; the fetcher now stops (in-flight fetches are
+        // abandoned: the next start refetches) and drops its alert sender.
+        self.fetcher.await.context("fetcher task panicked")?;
         self.notifier.await.context("notifier task panicked")?;
         Ok(())
     }

@@ -109,6 +109,18 @@ pub struct FetcherConfig {
     pub max_script_bytes: usize,
     #[serde(default)]
     pub allow_private_addresses: bool,
+    /// Exceptions to the SSRF guard: networks fetched even though private (an internal CDN).
+    #[serde(default)]
+    pub allow_addresses: Vec<ipnet::IpNet>,
+    /// Whole-request timeout per fetch.
+    #[serde(default = "default_fetch_timeout", with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    /// Versions kept per script (the oldest are pruned, with their bodies).
+    #[serde(default = "default_keep_versions")]
+    pub keep_versions: usize,
+    /// Fetches in flight at once.
+    #[serde(default = "default_fetch_concurrency")]
+    pub concurrency: usize,
 }
 
 impl Default for FetcherConfig {
@@ -118,6 +130,10 @@ impl Default for FetcherConfig {
             interval: default_fetch_interval(),
             max_script_bytes: default_max_script_bytes(),
             allow_private_addresses: false,
+            allow_addresses: Vec::new(),
+            timeout: default_fetch_timeout(),
+            keep_versions: default_keep_versions(),
+            concurrency: default_fetch_concurrency(),
         }
     }
 }
@@ -273,6 +289,15 @@ fn default_fetch_interval() -> Duration {
 }
 fn default_max_script_bytes() -> usize {
     2 * 1024 * 1024
+}
+fn default_fetch_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_keep_versions() -> usize {
+    10
+}
+fn default_fetch_concurrency() -> usize {
+    4
 }
 fn default_min_peers() -> u32 {
     3

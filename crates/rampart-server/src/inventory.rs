@@ -16,8 +16,9 @@ use rampart_store::{AlertRow, MAX_PAGES, ResourceDelta, Store};
 use tokio::sync::mpsc;
 
 use crate::config::Config;
+use crate::fetcher::FetchRequest;
 use crate::intake::Accepted;
-use crate::metrics::{ALERTS, FLUSH_ERRORS, FLUSH_SECONDS, QUEUE_DEPTH, REPORTS_DROPPED};
+use crate::metrics::{FLUSH_ERRORS, FLUSH_SECONDS, QUEUE_DEPTH, REPORTS_DROPPED};
 
 /// Distinct resources held between flushes; past it new resources are dropped and counted
 /// (`reason="pending_full"`) until the database accepts a batch again.
@@ -91,6 +92,7 @@ pub(crate) async fn run(
     store: Arc<dyn Store>,
     mut queue: mpsc::Receiver<Accepted>,
     alerts: mpsc::Sender<AlertRow>,
+    fetches: mpsc::Sender<FetchRequest>,
 ) {
     let mut pending: HashMap<Key, Pending> = HashMap::new();
     let mut learning_start: HashMap<usize, i64> = HashMap::new();
@@ -108,13 +110,21 @@ pub(crate) async fn run(
             },
             _ = tick.tick() => {
                 metrics::gauge!(QUEUE_DEPTH).set(queue.len() as f64);
-                flush(&config, &*store, &mut pending, &mut learning_start, &alerts).await;
+                flush(&config, &*store, &mut pending, &mut learning_start, &alerts, &fetches).await;
             }
         }
     }
     // Shutdown: keep trying briefly so a transient database error does not lose the last batch.
     for _ in 0..5 {
-        flush(&config, &*store, &mut pending, &mut learning_start, &alerts).await;
+        flush(
+            &config,
+            &*store,
+            &mut pending,
+            &mut learning_start,
+            &alerts,
+            &fetches,
+        )
+        .await;
         if pending.is_empty() {
             break;
         }
@@ -128,6 +138,7 @@ async fn flush(
     pending: &mut HashMap<Key, Pending>,
     learning_start: &mut HashMap<usize, i64>,
     alerts: &mpsc::Sender<AlertRow>,
+    fetches: &mpsc::Sender<FetchRequest>,
 ) {
     if pending.is_empty() {
         return;
@@ -186,16 +197,23 @@ async fn flush(
         .collect();
     for alert in crate::alerts::evaluate(&outcome, &config.sites, &learning, crate::time::now_ms())
     {
-        match store.insert_alert(&alert).await {
-            Ok(Some(row)) => {
-                metrics::counter!(ALERTS, "kind" => row.kind.clone()).increment(1);
-                tracing::info!(kind = %row.kind, site = %row.site, subject = ?row.subject, "alert");
-                if alerts.try_send(row).is_err() {
-                    tracing::warn!("notification queue full; alert stored but not delivered");
-                }
-            }
-            Ok(None) => {} // already alerted on this subject
-            Err(err) => tracing::warn!(error = %err, "could not store alert"),
+        crate::alerts::raise(store, alerts, alert).await;
+    }
+    // First sight of a fetchable script: fetch it now rather than at the next scheduled round.
+    for r in outcome
+        .resources
+        .iter()
+        .filter(|r| r.reports_before == 0 && r.kind == "script")
+    {
+        if !(r.url.starts_with("http://") || r.url.starts_with("https://")) {
+            continue;
+        }
+        if let Some(site) = config.sites.iter().position(|s| s.id == r.site) {
+            // Full queue: the scheduled round will fetch it.
+            let _ = fetches.try_send(FetchRequest {
+                site,
+                url: r.url.clone(),
+            });
         }
     }
 }

@@ -12,6 +12,7 @@ mod api;
 mod app;
 pub mod config;
 mod dashboard;
+mod fetcher;
 mod intake;
 mod inventory;
 mod metrics;

@@ -14,8 +14,8 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use model::{
-    AlertFilter, AlertRow, BatchOutcome, DeliveryRow, DomainState, MAX_PAGES, NewAlert,
-    ResourceDelta, ResourceRow, ResourceState,
+    AlertFilter, AlertRow, BatchOutcome, DeliveryRow, DomainState, FetchRow, MAX_PAGES, NewAlert,
+    NewVersion, ResourceDelta, ResourceRow, ResourceState, VersionRow,
 };
 pub use sqlite::SqliteStore;
 
@@ -58,6 +58,25 @@ pub trait Store: Send + Sync + 'static {
 
     /// Delivery attempts of an alert, oldest first.
     async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>>;
+
+    /// Stores a fetched version (body content-addressed) and keeps only the newest `keep`
+    /// versions of that script, dropping bodies no version references any more.
+    async fn insert_version(&self, version: &NewVersion, keep: usize) -> Result<VersionRow>;
+
+    /// Versions of a script, newest first.
+    async fn list_versions(&self, site: &str, url: &str) -> Result<Vec<VersionRow>>;
+
+    /// The newest version of every fetched script of a site.
+    async fn latest_versions(&self, site: &str) -> Result<Vec<(VersionRow, i64)>>;
+
+    /// A stored body by its SHA-256.
+    async fn version_body(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Records one fetch attempt.
+    async fn record_fetch(&self, fetch: &FetchRow) -> Result<()>;
+
+    /// Fetch attempts of a script, newest first.
+    async fn list_fetches(&self, site: &str, url: &str, limit: i64) -> Result<Vec<FetchRow>>;
 }
 
 /// Opens the store named by a database URL (`sqlite://rampart.db`, `sqlite::memory:`).

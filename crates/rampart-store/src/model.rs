@@ -80,6 +80,9 @@ pub struct NewAlert {
     pub kind: String,
     pub site: String,
     pub subject: String,
+    /// Joins `(site, kind, subject)` in the dedup key: empty for "once per subject", or e.g. the
+    /// new structural hash for `script_changed`, so each distinct change alerts once.
+    pub dedup: String,
     pub severity: String,
     pub created_at: i64,
     pub details: serde_json::Value,
@@ -116,4 +119,43 @@ pub struct DeliveryRow {
     pub status_code: Option<i64>,
     pub error: Option<String>,
     pub at: i64,
+}
+
+/// A fetched script version to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewVersion {
+    pub site: String,
+    pub url: String,
+    pub sha256: String,
+    pub structural_hash: String,
+    pub fetched_at: i64,
+    /// JSON with capabilities, domains and parse errors.
+    pub analysis: serde_json::Value,
+    pub body: Vec<u8>,
+}
+
+/// A stored script version (without its body).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionRow {
+    pub id: i64,
+    pub site: String,
+    pub url: String,
+    pub sha256: String,
+    pub structural_hash: String,
+    pub bytes: i64,
+    pub fetched_at: i64,
+    pub analysis: serde_json::Value,
+}
+
+/// One fetch attempt.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FetchRow {
+    pub site: String,
+    pub url: String,
+    pub at: i64,
+    /// `new_version`, `unchanged`, `error` or `refused` (SSRF guard).
+    pub outcome: String,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub sha256: Option<String>,
 }

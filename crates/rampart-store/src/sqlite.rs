@@ -256,13 +256,14 @@ impl Store for SqliteStore {
 
     async fn insert_alert(&self, alert: &NewAlert) -> Result<Option<AlertRow>> {
         let row = sqlx::query(
-            "INSERT INTO alerts (kind, site, subject, severity, created_at, details) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, kind, subject) DO NOTHING \
+            "INSERT INTO alerts (kind, site, subject, dedup, severity, created_at, details) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, kind, subject, dedup) DO NOTHING \
              RETURNING id, kind, site, subject, severity, created_at, details",
         )
         .bind(&alert.kind)
         .bind(&alert.site)
         .bind(&alert.subject)
+        .bind(&alert.dedup)
         .bind(&alert.severity)
         .bind(alert.created_at)
         .bind(alert.details.to_string())
@@ -302,6 +303,85 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn insert_version(&self, version: &NewVersion, keep: usize) -> Result<VersionRow> {
+        self.insert_version_impl(version, keep).await
+    }
+
+    async fn list_versions(&self, site: &str, url: &str) -> Result<Vec<VersionRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM script_versions WHERE site = ? AND url = ? ORDER BY id DESC"
+        ))
+        .bind(site)
+        .bind(url)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn latest_versions(&self, site: &str) -> Result<Vec<(VersionRow, i64)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS}, (SELECT COUNT(*) FROM script_versions c WHERE c.site = v.site AND c.url = v.url) AS n \
+             FROM script_versions v WHERE site = ? AND id = \
+             (SELECT MAX(id) FROM script_versions m WHERE m.site = v.site AND m.url = v.url)"
+        ))
+        .bind(site)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((version_from_row(r)?, r.try_get("n")?)))
+            .collect()
+    }
+
+    async fn version_body(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT body FROM script_blobs WHERE sha256 = ?")
+                .bind(sha256)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn record_fetch(&self, f: &FetchRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO script_fetches (site, url, at, outcome, status_code, error, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&f.site)
+        .bind(&f.url)
+        .bind(f.at)
+        .bind(&f.outcome)
+        .bind(f.status_code)
+        .bind(&f.error)
+        .bind(&f.sha256)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_fetches(&self, site: &str, url: &str, limit: i64) -> Result<Vec<FetchRow>> {
+        let rows = sqlx::query(
+            "SELECT site, url, at, outcome, status_code, error, sha256 FROM script_fetches \
+             WHERE site = ? AND url = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(site)
+        .bind(url)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(FetchRow {
+                    site: row.try_get("site")?,
+                    url: row.try_get("url")?,
+                    at: row.try_get("at")?,
+                    outcome: row.try_get("outcome")?,
+                    status_code: row.try_get("status_code")?,
+                    error: row.try_get("error")?,
+                    sha256: row.try_get("sha256")?,
+                })
+            })
+            .collect()
+    }
+
     async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>> {
         let rows = sqlx::query(
             "SELECT alert_id, channel, attempt, outcome, status_code, error, at FROM deliveries \
@@ -323,6 +403,69 @@ impl Store for SqliteStore {
                 })
             })
             .collect()
+    }
+}
+
+fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<VersionRow> {
+    let analysis: String = row.try_get("analysis")?;
+    Ok(VersionRow {
+        id: row.try_get("id")?,
+        site: row.try_get("site")?,
+        url: row.try_get("url")?,
+        sha256: row.try_get("sha256")?,
+        structural_hash: row.try_get("structural_hash")?,
+        bytes: row.try_get("bytes")?,
+        fetched_at: row.try_get("fetched_at")?,
+        analysis: serde_json::from_str(&analysis)
+            .map_err(|e| StoreError::Corrupt(format!("version analysis: {e}")))?,
+    })
+}
+
+const VERSION_COLUMNS: &str = "id, site, url, sha256, structural_hash, bytes, fetched_at, analysis";
+
+impl SqliteStore {
+    pub(crate) async fn insert_version_impl(
+        &self,
+        v: &NewVersion,
+        keep: usize,
+    ) -> Result<VersionRow> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO script_blobs (sha256, body) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
+        )
+        .bind(&v.sha256)
+        .bind(&v.body)
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO script_versions (site, url, sha256, structural_hash, bytes, fetched_at, analysis) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {VERSION_COLUMNS}"
+        ))
+        .bind(&v.site)
+        .bind(&v.url)
+        .bind(&v.sha256)
+        .bind(&v.structural_hash)
+        .bind(v.body.len() as i64)
+        .bind(v.fetched_at)
+        .bind(v.analysis.to_string())
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM script_versions WHERE site = ?1 AND url = ?2 AND id NOT IN \
+             (SELECT id FROM script_versions WHERE site = ?1 AND url = ?2 ORDER BY id DESC LIMIT ?3)",
+        )
+        .bind(&v.site)
+        .bind(&v.url)
+        .bind(keep.max(1) as i64)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM script_blobs WHERE sha256 NOT IN (SELECT sha256 FROM script_versions)",
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        version_from_row(&row)
     }
 }
 

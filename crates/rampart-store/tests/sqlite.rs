@@ -94,6 +94,7 @@ async fn alerts_are_deduplicated_per_subject_and_listed_newest_first() {
         kind: "new_script".into(),
         site: "shop".into(),
         subject: subject.into(),
+        dedup: String::new(),
         severity: "info".into(),
         created_at: at,
         details: serde_json::json!({"k": 1}),
@@ -168,4 +169,36 @@ async fn data_survives_reopening_the_file() {
 async fn unknown_database_schemes_are_refused_by_name() {
     let err = open("mysql://x").await.err().unwrap().to_string();
     assert!(err.contains("mysql://x"), "{err}");
+}
+
+#[tokio::test]
+async fn versions_are_content_addressed_and_pruned_to_the_newest() {
+    use rampart_store::NewVersion;
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    let v = |sha: &str, at: i64| NewVersion {
+        site: "shop".into(),
+        url: "https://cdn.x/a.js".into(),
+        sha256: sha.into(),
+        structural_hash: format!("s-{sha}"),
+        fetched_at: at,
+        analysis: serde_json::json!({"capabilities": []}),
+        body: sha.as_bytes().to_vec(),
+    };
+    for (i, sha) in ["aa", "bb", "cc", "dd"].iter().enumerate() {
+        s.insert_version(&v(sha, i as i64), 3).await.unwrap();
+    }
+    let list = s.list_versions("shop", "https://cdn.x/a.js").await.unwrap();
+    assert_eq!(
+        list.iter().map(|v| v.sha256.as_str()).collect::<Vec<_>>(),
+        ["dd", "cc", "bb"]
+    );
+    assert_eq!(s.version_body("dd").await.unwrap().unwrap(), b"dd");
+    assert!(
+        s.version_body("aa").await.unwrap().is_none(),
+        "pruned version's body is gone"
+    );
+    let latest = s.latest_versions("shop").await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!((latest[0].0.sha256.as_str(), latest[0].1), ("dd", 3));
 }

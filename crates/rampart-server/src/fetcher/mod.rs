@@ -1,0 +1,167 @@
+//! The script fetcher: downloads each script on first sight and every active script on a
+//! schedule, through the SSRF guard, and hands bodies to [`versions`] for storage, diffing and
+//! change alerts.
+
+mod download;
+mod guard;
+mod versions;
+
+pub(crate) use versions::diff_json;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use rampart_store::{AlertRow, FetchRow, Store};
+use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use download::Download;
+use guard::AddressPolicy;
+
+/// Fetch requests waiting; past it, first-sight requests are dropped (the schedule catches up).
+pub const FETCH_QUEUE: usize = 4096;
+
+/// A script to fetch.
+#[derive(Debug, Clone)]
+pub(crate) struct FetchRequest {
+    pub site: usize,
+    pub url: String,
+}
+
+pub(crate) struct Context {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub alerts: mpsc::Sender<AlertRow>,
+    client: reqwest::Client,
+    policy: AddressPolicy,
+}
+
+/// Starts the fetcher; it ends when the request sender is dropped.
+pub(crate) fn spawn(
+    config: Arc<Config>,
+    store: Arc<dyn Store>,
+    alerts: mpsc::Sender<AlertRow>,
+) -> anyhow::Result<(mpsc::Sender<FetchRequest>, tokio::task::JoinHandle<()>)> {
+    let (tx, mut rx) = mpsc::channel::<FetchRequest>(FETCH_QUEUE);
+    let f = &config.fetcher;
+    let policy = AddressPolicy {
+        allow_private: f.allow_private_addresses,
+        allow: f.allow_addresses.clone(),
+    };
+    let client = download::client(Arc::new(policy.clone()), f.timeout)?;
+    let enabled = f.enabled;
+    let interval = f.interval;
+    let permits = Arc::new(Semaphore::new(f.concurrency.max(1)));
+    let ctx = Arc::new(Context {
+        config,
+        store,
+        alerts,
+        client,
+        policy,
+    });
+    let task = tokio::spawn(async move {
+        let inflight: Arc<Mutex<HashSet<(usize, String)>>> = Arc::default();
+        let mut tasks = JoinSet::new();
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await; // the first tick is immediate; first sight covers startup
+        loop {
+            let batch: Vec<FetchRequest> = tokio::select! {
+                request = rx.recv() => match request {
+                    Some(r) => vec![r],
+                    None => break,
+                },
+                _ = tick.tick() => scheduled(&ctx).await,
+            };
+            if !enabled {
+                continue;
+            }
+            for request in batch {
+                let key = (request.site, request.url.clone());
+                if !inflight.lock().await.insert(key.clone()) {
+                    continue;
+                }
+                let (ctx, permits, inflight) = (ctx.clone(), permits.clone(), inflight.clone());
+                tasks.spawn(async move {
+                    let Ok(_permit) = permits.acquire().await else {
+                        return;
+                    };
+                    fetch_one(&ctx, &request).await;
+                    inflight.lock().await.remove(&key);
+                });
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    });
+    Ok((tx, task))
+}
+
+/// Every active, fetchable script of every site.
+async fn scheduled(ctx: &Context) -> Vec<FetchRequest> {
+    let mut out = Vec::new();
+    let now = crate::time::now_ms();
+    for (i, site) in ctx.config.sites.iter().enumerate() {
+        match ctx.store.list_resources(&site.id, "script").await {
+            Ok(rows) => out.extend(
+                rows.into_iter()
+                    .filter(|r| r.url.starts_with("http://") || r.url.starts_with("https://"))
+                    .filter(|r| {
+                        crate::api::status(
+                            r,
+                            site,
+                            ctx.config.inactive_after.as_millis() as i64,
+                            now,
+                        ) == "active"
+                    })
+                    .map(|r| FetchRequest {
+                        site: i,
+                        url: r.url,
+                    }),
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot list scripts to fetch"),
+        }
+    }
+    out
+}
+
+async fn fetch_one(ctx: &Context, request: &FetchRequest) {
+    let site = &ctx.config.sites[request.site];
+    let max = ctx.config.fetcher.max_script_bytes;
+    let record = |outcome: &str,
+                  status: Option<u16>,
+                  error: Option<String>,
+                  sha256: Option<String>| FetchRow {
+        site: site.id.clone(),
+        url: request.url.clone(),
+        at: crate::time::now_ms(),
+        outcome: outcome.to_string(),
+        status_code: status.map(i64::from),
+        error,
+        sha256,
+    };
+    let row = match download::fetch(&ctx.client, &ctx.policy, &request.url, max).await {
+        Download::Body { status, body } => {
+            match versions::process(ctx, site, &request.url, body).await {
+                Ok((outcome, sha)) => record(outcome, Some(status), None, Some(sha)),
+                Err(e) => record(
+                    "error",
+                    Some(status),
+                    Some(format!("storing the version failed: {e}")),
+                    None,
+                ),
+            }
+        }
+        Download::Failed { status, error } => record("error", status, Some(error), None),
+        Download::Refused { error } => {
+            tracing::warn!(site = %site.id, url = ?request.url, %error, "fetch refused");
+            record("refused", None, Some(error), None)
+        }
+    };
+    metrics::counter!(crate::metrics::FETCHES, "outcome" => row.outcome.clone()).increment(1);
+    if let Err(e) = ctx.store.record_fetch(&row).await {
+        tracing::warn!(error = %e, "cannot record a fetch");
+    }
+}

@@ -1,0 +1,192 @@
+//! What a fetched body means: a new version or not, a structural change or not, and whether
+//! visitors ran what we fetched.
+
+use base64::Engine;
+use rampart_js::{Analysis, Diff, Options, Verdict};
+use rampart_store::{NewAlert, NewVersion};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::Context;
+use crate::config::SiteConfig;
+
+/// Characters of each added region quoted in a `script_changed` alert.
+const PREVIEW_CHARS: usize = 400;
+
+async fn analyze(body: Vec<u8>) -> anyhow::Result<(String, Analysis)> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let analysis = rampart_js::analyze(&text, &Options::default());
+        (text, analysis)
+    })
+    .await?)
+}
+
+pub(crate) fn analysis_json(a: &Analysis) -> Value {
+    json!({
+        "capabilities": a.capabilities,
+        "domains": a.domains,
+        "nodes": a.nodes,
+        "parse_errors": a.parse_error_count,
+    })
+}
+
+/// Region previews for people: kind, line, size and the first characters of the code.
+pub(crate) fn regions_json(regions: &[rampart_js::RegionChange], source: &str) -> Vec<Value> {
+    regions
+        .iter()
+        .map(|r| {
+            let code = source
+                .get(r.region.start as usize..r.region.end as usize)
+                .unwrap_or("");
+            json!({
+                "kind": r.region.kind,
+                "name": r.region.name,
+                "line": r.line,
+                "bytes": code.len(),
+                "code": code.chars().take(PREVIEW_CHARS).collect::<String>(),
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn diff_json(d: &Diff, old_src: &str, new_src: &str) -> Value {
+    json!({
+        "verdict": d.verdict,
+        "similarity": d.similarity,
+        "added_capabilities": d.added_capabilities,
+        "removed_capabilities": d.removed_capabilities,
+        "added_domains": d.added_domains,
+        "removed_domains": d.removed_domains,
+        "added_regions": regions_json(&d.added_regions, new_src),
+        "removed_regions": regions_json(&d.removed_regions, old_src),
+    })
+}
+
+/// Stores the body as a version if it is new; alerts on structural change and on a mismatch
+/// with what browsers reported running. Returns the fetch outcome and the body's SHA-256.
+pub(crate) async fn process(
+    ctx: &Context,
+    site: &SiteConfig,
+    url: &str,
+    body: Vec<u8>,
+) -> anyhow::Result<(&'static str, String)> {
+    let digest = Sha256::digest(&body);
+    let sha = hex::encode(digest);
+    let csp_hash = format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(digest)
+    );
+    let versions = ctx.store.list_versions(&site.id, url).await?;
+    check_reported_hash(ctx, site, url, &csp_hash, &versions).await?;
+    let previous = versions.first().cloned();
+    if previous.as_ref().is_some_and(|p| p.sha256 == sha) {
+        return Ok(("unchanged", sha));
+    }
+    let (text, analysis) = analyze(body.clone()).await?;
+    ctx.store
+        .insert_version(
+            &NewVersion {
+                site: site.id.clone(),
+                url: url.to_string(),
+                sha256: sha.clone(),
+                structural_hash: analysis.structural_hash.clone(),
+                fetched_at: crate::time::now_ms(),
+                analysis: analysis_json(&analysis),
+                body,
+            },
+            ctx.config.fetcher.keep_versions,
+        )
+        .await?;
+    let Some(previous) = previous else {
+        return Ok(("new_version", sha));
+    };
+    if previous.structural_hash == analysis.structural_hash && !analysis.structural_hash.is_empty()
+    {
+        return Ok(("new_version", sha)); // trivial: new build id, re-minified, …
+    }
+    let Some(old_body) = ctx.store.version_body(&previous.sha256).await? else {
+        return Ok(("new_version", sha));
+    };
+    let (old_text, old_analysis) = analyze(old_body).await?;
+    let d = rampart_js::diff(&old_analysis, &old_text, &analysis, &text);
+    if d.verdict != Verdict::Changed {
+        return Ok(("new_version", sha));
+    }
+    let mut details = diff_json(&d, &old_text, &text);
+    details["url"] = json!(url);
+    details["from_sha256"] = json!(previous.sha256);
+    details["to_sha256"] = json!(sha);
+    crate::alerts::raise(
+        &*ctx.store,
+        &ctx.alerts,
+        NewAlert {
+            kind: "script_changed".into(),
+            site: site.id.clone(),
+            subject: url.to_string(),
+            dedup: analysis.structural_hash.clone(),
+            severity: if d.is_dangerous() {
+                "critical"
+            } else {
+                "warning"
+            }
+            .into(),
+            created_at: crate::time::now_ms(),
+            details,
+        },
+    )
+    .await;
+    Ok(("new_version", sha))
+}
+
+/// Browsers with `'report-sha256'` report the hash of the script they ran. If none of the
+/// versions we ever fetched has that hash, visitors are being served something else: cloaking,
+/// as in the 2024 Polyfill.io attack, which served the payload only to some visitors.
+async fn check_reported_hash(
+    ctx: &Context,
+    site: &SiteConfig,
+    url: &str,
+    fetched: &str,
+    versions: &[rampart_store::VersionRow],
+) -> anyhow::Result<()> {
+    let rows = ctx.store.list_resources(&site.id, "script").await?;
+    let Some(reported) = rows.into_iter().find(|r| r.url == url).and_then(|r| r.hash) else {
+        return Ok(());
+    };
+    let known = |h: &str| {
+        h == fetched
+            || versions.iter().any(|v| {
+                hex::decode(&v.sha256)
+                    .map(|raw| {
+                        format!(
+                            "sha256-{}",
+                            base64::engine::general_purpose::STANDARD.encode(raw)
+                        ) == h
+                    })
+                    .unwrap_or(false)
+            })
+    };
+    if known(&reported) {
+        return Ok(());
+    }
+    crate::alerts::raise(
+        &*ctx.store,
+        &ctx.alerts,
+        NewAlert {
+            kind: "script_hash_mismatch".into(),
+            site: site.id.clone(),
+            subject: url.to_string(),
+            dedup: reported.clone(),
+            severity: "critical".into(),
+            created_at: crate::time::now_ms(),
+            details: json!({
+                "url": url,
+                "reported_by_browsers": reported,
+                "fetched": fetched,
+                "meaning": "visitors ran code whose hash matches no version Rampart fetched (possible cloaking)",
+            }),
+        },
+    )
+    .await;
+    Ok(())
+}

