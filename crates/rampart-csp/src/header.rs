@@ -10,6 +10,11 @@
 //!   `Reporting-Endpoints` header) is emitted only when the report URL and every site origin are
 //!   HTTPS — otherwise a plain-HTTP deployment would silently report nothing.
 //! - `'report-sample'` has no effect on `connect-src` and is left out there.
+//! - With `'report-sha256'` and `report-to`, Chromium sends a `csp-hash` report per script with
+//!   the SHA-256 of the bytes it ran — but an empty hash for a cross-origin script loaded without
+//!   CORS (no `crossorigin` attribute): those bytes are opaque to the page. Cloaking detection
+//!   (`script_hash_mismatch`) therefore covers same-origin and CORS-loaded scripts
+//!   (`crates/rampart-cli/tests/chromium_https.rs`).
 
 /// What the header builder needs to know about a site.
 #[derive(Debug, Clone)]

@@ -76,10 +76,11 @@ pub(crate) fn normalize(report: ApiReport, site: &SiteContext<'_>, limits: &Limi
             if subresource.len() > limits.max_url_bytes {
                 return Err(NoiseReason::Oversized);
             }
+            // Chromium sends an empty hash for cross-origin scripts loaded without CORS (their
+            // bytes are opaque to the page); the load itself is still worth inventorying.
             let hash = body
                 .hash
-                .filter(|h| h.len() <= 128 && h.is_ascii())
-                .ok_or(NoiseReason::UnparsableUrl)?;
+                .filter(|h| !h.is_empty() && h.len() <= 128 && h.is_ascii());
             let document_url = if site.keep_query {
                 document
             } else {
@@ -93,7 +94,7 @@ pub(crate) fn normalize(report: ApiReport, site: &SiteContext<'_>, limits: &Limi
                 disposition: Disposition::Report,
                 sample: None,
                 source_file: None,
-                hash: Some(hash),
+                hash,
             })
         }
         _ => Err(NoiseReason::OtherReportType),

@@ -1,0 +1,20 @@
+//! Arbitrary bytes as a script: fingerprinting and diffing must always return data, never panic,
+//! never overflow the stack.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rampart_js::{Options, analyze, diff};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let options = Options::default();
+    let a = analyze(&text, &options);
+    assert_eq!(a.bytes, text.len());
+    // Diff against a structurally different script exercises regions and similarity.
+    let other = "function f(a) { return a + 1; }";
+    let b = analyze(other, &options);
+    let d = diff(&b, other, &a, &text);
+    assert!((0.0..=1.0).contains(&d.similarity));
+    // Inline scripts of the same bytes read as HTML.
+    let _ = rampart_js::extract_scripts(data);
+});
