@@ -39,6 +39,45 @@ pub enum Command {
         #[command(subcommand)]
         command: JsCommand,
     },
+    /// BGP route monitoring for the site's prefixes.
+    Bgp {
+        #[command(subcommand)]
+        command: BgpCommand,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BgpCommand {
+    /// Run the route monitor over archived BGP data; print events as JSON lines (SPEC §5).
+    Replay(ReplayArgs),
+}
+
+#[derive(Args)]
+pub struct ReplayArgs {
+    /// MRT RIB dump (TABLE_DUMP_V2 or TABLE_DUMP), the baseline; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub rib: Vec<PathBuf>,
+    /// MRT update file (BGP4MP; .gz/.bz2 allowed); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub updates: Vec<PathBuf>,
+    /// RIS Live `ris_message` JSON lines (.gz allowed); repeatable.
+    #[arg(long = "ris-live", value_name = "FILE")]
+    pub ris_live: Vec<PathBuf>,
+    /// BGPalerter prefixes.yml.
+    #[arg(long, value_name = "FILE")]
+    pub prefixes: Option<PathBuf>,
+    /// rampart.toml whose [bgp] section adds prefixes and settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// VRPs (rpki-client / Routinator / Cloudflare JSON).
+    #[arg(long, value_name = "FILE")]
+    pub vrps: Option<PathBuf>,
+    /// CAIDA AS relationships (serial-1/serial-2).
+    #[arg(long = "as-rel", value_name = "FILE")]
+    pub as_rel: Option<PathBuf>,
+    /// Distinct peer ASNs that must see an event before it opens.
+    #[arg(long = "min-peers", value_name = "N")]
+    pub min_peers: Option<usize>,
 }
 
 #[derive(Subcommand)]

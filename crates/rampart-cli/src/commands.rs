@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::Context;
 use rampart_server::Config;
 
-use crate::cli::{Cli, Command, ConfigArg, CspCommand, JsCommand};
+use crate::cli::{BgpCommand, Cli, Command, ConfigArg, CspCommand, JsCommand};
 
 /// How a command failed, which decides the exit code.
 pub enum Failure {
@@ -47,6 +47,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Js {
             command: JsCommand::Diff { old, new, json },
         } => crate::js::diff(&old, &new, json),
+        Command::Bgp {
+            command: BgpCommand::Replay(args),
+        } => crate::bgp::replay(&args),
     }
 }
 

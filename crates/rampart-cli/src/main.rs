@@ -1,5 +1,6 @@
 //! `rampart`: parse arguments, dispatch, map errors to exit codes (0 ok, 1 failed, 2 usage).
 
+mod bgp;
 mod cli;
 mod commands;
 mod js;

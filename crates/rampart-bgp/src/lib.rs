@@ -1,0 +1,21 @@
+//! Rampart's route monitor (L3), with no HTTP and no store: BGP sources (MRT RIB dumps and update
+//! files via bgpkit-parser, RIS Live JSON), the monitored prefixes (native and BGPalerter's
+//! `prefixes.yml`), route state per (prefix, peer), and detectors that open and resolve events.
+//!
+//! This build has the hijack family (`origin_hijack`, `subprefix_hijack`, `more_specific`) and
+//! `visibility_loss`; route leaks, RPKI and new upstreams are still to come.
+#![forbid(unsafe_code)]
+
+mod elem;
+mod monitor;
+mod mrt;
+mod prefixes;
+mod replay;
+mod rislive;
+
+pub use elem::{Elem, ElemKind};
+pub use monitor::{Event, EventKind, Monitor};
+pub use mrt::{MrtStats, read_mrt};
+pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml};
+pub use replay::{ReplayInput, ReplayStats, replay};
+pub use rislive::{RisLiveStats, parse_ris_live_line, read_ris_live};

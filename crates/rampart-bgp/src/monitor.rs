@@ -1,0 +1,344 @@
+//! Route state and the detectors. Events open once `min_peers` distinct peer ASNs see them, open
+//! once per (kind, prefix, origin), and resolve when no peer carries them any more.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use prefix_trie::PrefixMap;
+use serde::Serialize;
+
+use crate::elem::{Elem, ElemKind};
+use crate::prefixes::Monitored;
+
+/// SPEC §5 event kinds implemented in this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The exact monitored prefix, announced by an unexpected origin.
+    OriginHijack,
+    /// A more-specific of a monitored prefix, announced by an unexpected origin.
+    SubprefixHijack,
+    /// A more-specific announced by an expected origin (unless `ignore_more_specifics`).
+    MoreSpecific,
+    /// The monitored prefix withdrawn by at least `min_peers` peers that had it.
+    VisibilityLoss,
+}
+
+/// One line of `rampart bgp replay` (SPEC §5).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    /// `open` or `resolved`.
+    pub event: &'static str,
+    pub kind: EventKind,
+    pub prefix: String,
+    pub monitored_prefix: String,
+    pub origin: Option<u32>,
+    pub expected_origins: Vec<u32>,
+    pub as_path: Vec<u32>,
+    /// Distinct peer ASNs that saw it (when it opened; still seeing it, when it resolved: 0).
+    pub peers: usize,
+    /// RFC 3339, from the data.
+    pub first_seen: String,
+    /// RFC 3339 of the observation that opened or resolved the event (an extension).
+    pub time: String,
+    pub leaker: Option<u32>,
+    pub rpki: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    kind: EventKind,
+    prefix: IpNet,
+    origin: Option<u32>,
+}
+
+struct State {
+    monitored: usize,
+    /// Peers (by address) carrying it now, with their ASN.
+    carriers: HashMap<IpAddr, u32>,
+    first_seen: f64,
+    path: Vec<u32>,
+    open: bool,
+}
+
+struct Route {
+    key: Option<Key>,
+}
+
+/// The route monitor. Feed it elements in data-time order; it returns the events they cause.
+pub struct Monitor {
+    monitored: Vec<Monitored>,
+    v4: PrefixMap<Ipv4Net, usize>,
+    v6: PrefixMap<Ipv6Net, usize>,
+    min_peers: usize,
+    routes: HashMap<(IpNet, IpAddr), Route>,
+    events: HashMap<Key, State>,
+    /// Per monitored prefix: peers that carry the exact prefix, and peers that withdrew it.
+    visible: Vec<HashMap<IpAddr, u32>>,
+    lost: Vec<HashMap<IpAddr, u32>>,
+    lost_open: Vec<Option<f64>>,
+    /// When the loss first reached `min_peers` and has held since (not yet open).
+    lost_since: Vec<Option<f64>>,
+    /// Monitored prefixes with a pending loss, checked as data time advances.
+    pending: Vec<usize>,
+    visibility_hold: f64,
+}
+
+/// Default data-time a visibility loss must persist before it opens. Routers withdraw and
+/// re-announce within the same second on every path change; BGPalerter waits too.
+pub const DEFAULT_VISIBILITY_HOLD_SECS: f64 = 60.0;
+
+fn rfc3339(t: f64) -> String {
+    let ms = (t * 1000.0).round() as i64;
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn distinct_asns(peers: &HashMap<IpAddr, u32>) -> usize {
+    let mut asns: Vec<u32> = peers.values().copied().collect();
+    asns.sort_unstable();
+    asns.dedup();
+    asns.len()
+}
+
+impl Monitor {
+    pub fn new(monitored: Vec<Monitored>, min_peers: usize) -> Self {
+        let mut v4 = PrefixMap::new();
+        let mut v6 = PrefixMap::new();
+        for (i, m) in monitored.iter().enumerate() {
+            match m.prefix {
+                IpNet::V4(p) => {
+                    v4.insert(p, i);
+                }
+                IpNet::V6(p) => {
+                    v6.insert(p, i);
+                }
+            }
+        }
+        let n = monitored.len();
+        Self {
+            monitored,
+            v4,
+            v6,
+            min_peers: min_peers.max(1),
+            routes: HashMap::new(),
+            events: HashMap::new(),
+            visible: vec![HashMap::new(); n],
+            lost: vec![HashMap::new(); n],
+            lost_open: vec![None; n],
+            lost_since: vec![None; n],
+            pending: Vec::new(),
+            visibility_hold: DEFAULT_VISIBILITY_HOLD_SECS,
+        }
+    }
+
+    /// Sets how long (data time) a visibility loss must persist before it opens.
+    pub fn with_visibility_hold(mut self, secs: f64) -> Self {
+        self.visibility_hold = secs.max(0.0);
+        self
+    }
+
+    /// Opens visibility losses that have persisted for the hold time by data time `now`.
+    fn tick(&mut self, now: f64, out: &mut Vec<Event>) {
+        let mut i = 0;
+        while i < self.pending.len() {
+            let m = self.pending[i];
+            match self.lost_since[m] {
+                Some(since) if now - since >= self.visibility_hold => {
+                    self.pending.swap_remove(i);
+                    self.lost_since[m] = None;
+                    self.lost_open[m] = Some(since);
+                    let peers = distinct_asns(&self.lost[m]);
+                    out.push(self.visibility_event(m, "open", since, now, peers));
+                }
+                Some(_) => i += 1,
+                None => {
+                    self.pending.swap_remove(i);
+                }
+            }
+        }
+    }
+
+    /// The most specific monitored prefix covering `prefix` (or equal to it).
+    pub fn covering(&self, prefix: &IpNet) -> Option<usize> {
+        match prefix {
+            IpNet::V4(p) => self.v4.get_lpm(p).map(|(_, i)| *i),
+            IpNet::V6(p) => self.v6.get_lpm(p).map(|(_, i)| *i),
+        }
+    }
+
+    fn event(&self, key: &Key, state: &State, what: &'static str, now: f64, peers: usize) -> Event {
+        let m = &self.monitored[state.monitored];
+        Event {
+            event: what,
+            kind: key.kind,
+            prefix: key.prefix.to_string(),
+            monitored_prefix: m.prefix.to_string(),
+            origin: key.origin,
+            expected_origins: m.origins.clone(),
+            as_path: state.path.clone(),
+            peers,
+            first_seen: rfc3339(state.first_seen),
+            time: rfc3339(now),
+            leaker: None,
+            rpki: None,
+        }
+    }
+
+    fn classify(&self, m: usize, prefix: &IpNet, origin: Option<u32>) -> Option<Key> {
+        let mon = &self.monitored[m];
+        let expected = origin.is_some_and(|o| mon.origins.contains(&o));
+        let kind = if *prefix == mon.prefix {
+            if expected {
+                return None;
+            }
+            EventKind::OriginHijack
+        } else if !expected {
+            EventKind::SubprefixHijack
+        } else if mon.ignore_more_specifics {
+            return None;
+        } else {
+            EventKind::MoreSpecific
+        };
+        Some(Key {
+            kind,
+            prefix: *prefix,
+            origin,
+        })
+    }
+
+    /// Applies one element; returns the events it opens or resolves, in a deterministic order.
+    pub fn process(&mut self, e: &Elem) -> Vec<Event> {
+        let mut out = Vec::new();
+        if !self.pending.is_empty() {
+            self.tick(e.time, &mut out);
+        }
+        let Some(m) = self.covering(&e.prefix) else {
+            return out;
+        };
+        let exact = e.prefix == self.monitored[m].prefix;
+        // Whatever this peer said before about this prefix no longer holds.
+        if let Some(old) = self.routes.remove(&(e.prefix, e.peer_ip))
+            && let Some(key) = old.key
+        {
+            self.leave(key, e, &mut out);
+        }
+        let had_exact = exact && self.visible[m].remove(&e.peer_ip).is_some();
+        match &e.kind {
+            ElemKind::Announce { path, origin } => {
+                let key = self.classify(m, &e.prefix, *origin);
+                self.routes.insert((e.prefix, e.peer_ip), Route { key });
+                if exact {
+                    self.visible[m].insert(e.peer_ip, e.peer_asn);
+                    if self.lost[m].remove(&e.peer_ip).is_some() {
+                        self.check_regained(m, e.time, &mut out);
+                    }
+                }
+                if let Some(key) = key {
+                    self.join(key, m, e, path, &mut out);
+                }
+            }
+            ElemKind::Withdraw => {
+                // Only a peer that carried the prefix can lose it.
+                if had_exact {
+                    self.lost[m].insert(e.peer_ip, e.peer_asn);
+                    self.check_lost(m, e, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    fn join(&mut self, key: Key, m: usize, e: &Elem, path: &[u32], out: &mut Vec<Event>) {
+        let min = self.min_peers;
+        let state = self.events.entry(key).or_insert_with(|| State {
+            monitored: m,
+            carriers: HashMap::new(),
+            first_seen: e.time,
+            path: path.to_vec(),
+            open: false,
+        });
+        state.carriers.insert(e.peer_ip, e.peer_asn);
+        let peers = distinct_asns(&state.carriers);
+        if !state.open && peers >= min {
+            state.open = true;
+            let state = &self.events[&key];
+            out.push(self.event(&key, state, "open", e.time, peers));
+        }
+    }
+
+    fn leave(&mut self, key: Key, e: &Elem, out: &mut Vec<Event>) {
+        let Some(state) = self.events.get_mut(&key) else {
+            return;
+        };
+        state.carriers.remove(&e.peer_ip);
+        if state.carriers.is_empty() {
+            let state = self.events.remove(&key).expect("present");
+            if state.open {
+                out.push(self.event(&key, &state, "resolved", e.time, 0));
+            }
+        }
+    }
+
+    fn visibility_event(
+        &self,
+        m: usize,
+        what: &'static str,
+        first_seen: f64,
+        now: f64,
+        peers: usize,
+    ) -> Event {
+        let mon = &self.monitored[m];
+        Event {
+            event: what,
+            kind: EventKind::VisibilityLoss,
+            prefix: mon.prefix.to_string(),
+            monitored_prefix: mon.prefix.to_string(),
+            origin: None,
+            expected_origins: mon.origins.clone(),
+            as_path: Vec::new(),
+            peers,
+            first_seen: rfc3339(first_seen),
+            time: rfc3339(now),
+            leaker: None,
+            rpki: None,
+        }
+    }
+
+    fn check_lost(&mut self, m: usize, e: &Elem, out: &mut Vec<Event>) {
+        let lost = distinct_asns(&self.lost[m]);
+        if self.lost_open[m].is_none() && self.lost_since[m].is_none() && lost >= self.min_peers {
+            self.lost_since[m] = Some(e.time);
+            self.pending.push(m);
+            if self.visibility_hold == 0.0 {
+                self.tick(e.time, out);
+            }
+        }
+    }
+
+    fn check_regained(&mut self, m: usize, now: f64, out: &mut Vec<Event>) {
+        if distinct_asns(&self.lost[m]) >= self.min_peers {
+            return;
+        }
+        self.lost_since[m] = None; // a pending loss that healed in time never opens
+        if let Some(first) = self.lost_open[m].take() {
+            out.push(self.visibility_event(m, "resolved", first, now, 0));
+        }
+    }
+
+    /// Events open right now, sorted (for summaries and the API).
+    pub fn open_events(&self) -> BTreeMap<String, usize> {
+        self.events
+            .iter()
+            .filter(|(_, s)| s.open)
+            .map(|(k, s)| {
+                (
+                    format!("{:?} {} {:?}", k.kind, k.prefix, k.origin),
+                    distinct_asns(&s.carriers),
+                )
+            })
+            .collect()
+    }
+}
