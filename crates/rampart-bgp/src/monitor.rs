@@ -55,11 +55,19 @@ struct Key {
 
 struct State {
     monitored: usize,
-    /// Peers (by address) carrying it now, with their ASN.
-    carriers: HashMap<IpAddr, u32>,
+    /// Peers (by address) carrying it now, with their ASN. A short list: a full table has a few
+    /// hundred thousand of these, and a map per event costs several times more memory.
+    carriers: Vec<(IpAddr, u32)>,
     first_seen: f64,
-    path: Vec<u32>,
+    path: Box<[u32]>,
     open: bool,
+}
+
+fn carrier_asns(carriers: &[(IpAddr, u32)]) -> usize {
+    let mut asns: Vec<u32> = carriers.iter().map(|(_, a)| *a).collect();
+    asns.sort_unstable();
+    asns.dedup();
+    asns.len()
 }
 
 struct Route {
@@ -161,6 +169,16 @@ impl Monitor {
         }
     }
 
+    /// A cheap, independent copy of the monitored-prefix lookup, for filtering input while the
+    /// monitor itself is borrowed.
+    pub fn filter(&self) -> impl Fn(&IpNet) -> bool + use<> {
+        let (v4, v6) = (self.v4.clone(), self.v6.clone());
+        move |prefix: &IpNet| match prefix {
+            IpNet::V4(p) => v4.get_lpm(p).is_some(),
+            IpNet::V6(p) => v6.get_lpm(p).is_some(),
+        }
+    }
+
     /// The most specific monitored prefix covering `prefix` (or equal to it).
     pub fn covering(&self, prefix: &IpNet) -> Option<usize> {
         match prefix {
@@ -178,7 +196,7 @@ impl Monitor {
             monitored_prefix: m.prefix.to_string(),
             origin: key.origin,
             expected_origins: m.origins.clone(),
-            as_path: state.path.clone(),
+            as_path: state.path.to_vec(),
             peers,
             first_seen: rfc3339(state.first_seen),
             time: rfc3339(now),
@@ -255,13 +273,16 @@ impl Monitor {
         let min = self.min_peers;
         let state = self.events.entry(key).or_insert_with(|| State {
             monitored: m,
-            carriers: HashMap::new(),
+            carriers: Vec::new(),
             first_seen: e.time,
-            path: path.to_vec(),
+            path: path.into(),
             open: false,
         });
-        state.carriers.insert(e.peer_ip, e.peer_asn);
-        let peers = distinct_asns(&state.carriers);
+        match state.carriers.iter_mut().find(|(ip, _)| *ip == e.peer_ip) {
+            Some(c) => c.1 = e.peer_asn,
+            None => state.carriers.push((e.peer_ip, e.peer_asn)),
+        }
+        let peers = carrier_asns(&state.carriers);
         if !state.open && peers >= min {
             state.open = true;
             let state = &self.events[&key];
@@ -273,7 +294,7 @@ impl Monitor {
         let Some(state) = self.events.get_mut(&key) else {
             return;
         };
-        state.carriers.remove(&e.peer_ip);
+        state.carriers.retain(|(ip, _)| *ip != e.peer_ip);
         if state.carriers.is_empty() {
             let state = self.events.remove(&key).expect("present");
             if state.open {
@@ -336,7 +357,7 @@ impl Monitor {
             .map(|(k, s)| {
                 (
                     format!("{:?} {} {:?}", k.kind, k.prefix, k.origin),
-                    distinct_asns(&s.carriers),
+                    carrier_asns(&s.carriers),
                 )
             })
             .collect()

@@ -50,7 +50,17 @@ fn flatten(path: &bgpkit_parser::models::AsPath) -> Vec<u32> {
 }
 
 /// Reads every route element of an MRT file, calling `each` in file order.
-pub fn read_mrt(path: &Path, mut each: impl FnMut(Elem)) -> std::io::Result<MrtStats> {
+pub fn read_mrt(path: &Path, each: impl FnMut(Elem)) -> std::io::Result<MrtStats> {
+    read_mrt_filtered(path, |_| true, each)
+}
+
+/// Like [`read_mrt`], but builds (and passes on) only elements whose prefix `keep` accepts:
+/// converting paths of prefixes nobody monitors is most of the cost of a replay.
+pub fn read_mrt_filtered(
+    path: &Path,
+    mut keep: impl FnMut(&ipnet::IpNet) -> bool,
+    mut each: impl FnMut(Elem),
+) -> std::io::Result<MrtStats> {
     let parser = BgpkitParser::from_reader(open(path)?);
     let mut stats = MrtStats::default();
     let mut consecutive = 0;
@@ -69,21 +79,25 @@ pub fn read_mrt(path: &Path, mut each: impl FnMut(Elem)) -> std::io::Result<MrtS
                 continue;
             }
         };
-        let kind = match e.elem_type {
-            ElemType::ANNOUNCE => {
-                stats.announcements += 1;
-                let path = e.as_path.as_ref().map(flatten).unwrap_or_default();
-                let origin = e
-                    .as_path
-                    .as_ref()
-                    .and_then(|p| p.get_origin_opt())
-                    .map(|a| a.to_u32());
-                ElemKind::Announce { path, origin }
-            }
-            ElemType::WITHDRAW => {
-                stats.withdrawals += 1;
-                ElemKind::Withdraw
-            }
+        let announce = matches!(e.elem_type, ElemType::ANNOUNCE);
+        if announce {
+            stats.announcements += 1;
+        } else {
+            stats.withdrawals += 1;
+        }
+        if !keep(&e.prefix.prefix) {
+            continue;
+        }
+        let kind = if announce {
+            let path = e.as_path.as_ref().map(flatten).unwrap_or_default();
+            let origin = e
+                .as_path
+                .as_ref()
+                .and_then(|p| p.get_origin_opt())
+                .map(|a| a.to_u32());
+            ElemKind::Announce { path, origin }
+        } else {
+            ElemKind::Withdraw
         };
         each(Elem {
             time: e.timestamp,

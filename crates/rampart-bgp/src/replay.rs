@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::elem::Elem;
 use crate::monitor::{Event, Monitor};
-use crate::mrt::read_mrt;
+use crate::mrt::read_mrt_filtered;
 use crate::rislive::read_ris_live;
 
 /// The archives to replay.
@@ -36,15 +36,14 @@ pub fn replay(
     mut emit: impl FnMut(&Event),
 ) -> std::io::Result<ReplayStats> {
     let mut stats = ReplayStats::default();
+    let keep = monitor.filter();
     for rib in &input.ribs {
         let mut relevant = 0;
-        let s = read_mrt(rib, |e| {
-            if monitor.covering(&e.prefix).is_some() {
-                relevant += 1;
-                for ev in monitor.process(&e) {
-                    stats.events += 1;
-                    emit(&ev);
-                }
+        let s = read_mrt_filtered(rib, &keep, |e| {
+            relevant += 1;
+            for ev in monitor.process(&e) {
+                stats.events += 1;
+                emit(&ev);
             }
         })
         .map_err(named(rib))?;
@@ -56,14 +55,31 @@ pub fn replay(
             s.malformed,
         ));
     }
-    let mut pending: Vec<Elem> = Vec::new();
-    for path in &input.updates {
-        let s = read_mrt(path, |e| {
-            if monitor.covering(&e.prefix).is_some() {
-                pending.push(e);
+    // One MRT update file is already in time order: stream it. Several sources are merged by a
+    // stable sort on data time, which needs them in memory (only elements of monitored prefixes).
+    if input.updates.len() == 1 && input.ris_live.is_empty() {
+        let path = &input.updates[0];
+        let mut relevant = 0;
+        let s = read_mrt_filtered(path, &keep, |e| {
+            relevant += 1;
+            for ev in monitor.process(&e) {
+                stats.events += 1;
+                emit(&ev);
             }
         })
         .map_err(named(path))?;
+        stats.relevant += relevant;
+        stats.files.push((
+            path.display().to_string(),
+            s.announcements,
+            s.withdrawals,
+            s.malformed,
+        ));
+        return Ok(stats);
+    }
+    let mut pending: Vec<Elem> = Vec::new();
+    for path in &input.updates {
+        let s = read_mrt_filtered(path, &keep, |e| pending.push(e)).map_err(named(path))?;
         stats.files.push((
             path.display().to_string(),
             s.announcements,
