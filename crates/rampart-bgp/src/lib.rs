@@ -15,7 +15,7 @@ mod rislive;
 
 pub use elem::{Elem, ElemKind};
 pub use monitor::{Event, EventKind, Monitor};
-pub use mrt::{MrtStats, read_mrt, read_mrt_filtered};
+pub use mrt::{MrtStats, read_mrt, read_mrt_bytes, read_mrt_filtered};
 pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml};
 pub use replay::{ReplayInput, ReplayStats, replay};
 pub use rislive::{RisLiveStats, parse_ris_live_line, read_ris_live};

@@ -58,10 +58,23 @@ pub fn read_mrt(path: &Path, each: impl FnMut(Elem)) -> std::io::Result<MrtStats
 /// converting paths of prefixes nobody monitors is most of the cost of a replay.
 pub fn read_mrt_filtered(
     path: &Path,
+    keep: impl FnMut(&ipnet::IpNet) -> bool,
+    each: impl FnMut(Elem),
+) -> std::io::Result<MrtStats> {
+    Ok(read_mrt_from(open(path)?, keep, each))
+}
+
+/// Reads MRT records from memory (uncompressed), e.g. for fuzzing.
+pub fn read_mrt_bytes(bytes: &[u8], each: impl FnMut(Elem)) -> MrtStats {
+    read_mrt_from(bytes, |_| true, each)
+}
+
+fn read_mrt_from(
+    reader: impl Read,
     mut keep: impl FnMut(&ipnet::IpNet) -> bool,
     mut each: impl FnMut(Elem),
-) -> std::io::Result<MrtStats> {
-    let parser = BgpkitParser::from_reader(open(path)?);
+) -> MrtStats {
+    let parser = BgpkitParser::from_reader(reader);
     let mut stats = MrtStats::default();
     let mut consecutive = 0;
     for item in parser.into_fallible_elem_iter() {
@@ -107,5 +120,5 @@ pub fn read_mrt_filtered(
             kind,
         });
     }
-    Ok(stats)
+    stats
 }
