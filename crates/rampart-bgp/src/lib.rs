@@ -2,20 +2,25 @@
 //! files via bgpkit-parser, RIS Live JSON), the monitored prefixes (native and BGPalerter's
 //! `prefixes.yml`), route state per (prefix, peer), and detectors that open and resolve events.
 //!
-//! This build has the hijack family (`origin_hijack`, `subprefix_hijack`, `more_specific`) and
-//! `visibility_loss`; route leaks, RPKI and new upstreams are still to come.
+//! This build has the hijack family (`origin_hijack`, `subprefix_hijack`, `more_specific`),
+//! `visibility_loss`, `rpki_invalid` (VRP JSON) and `route_leak` (valley-free over CAIDA
+//! relationships); new upstreams, RTR, ASPA and the live RIS Live websocket are still to come.
 #![forbid(unsafe_code)]
 
+mod asrel;
 mod elem;
 mod monitor;
 mod mrt;
 mod prefixes;
 mod replay;
 mod rislive;
+mod rpki;
 
+pub use asrel::{AsRel, Link};
 pub use elem::{Elem, ElemKind};
 pub use monitor::{Event, EventKind, Monitor};
 pub use mrt::{MrtStats, read_mrt, read_mrt_bytes, read_mrt_filtered};
 pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml};
 pub use replay::{ReplayInput, ReplayStats, replay};
 pub use rislive::{RisLiveStats, parse_ris_live_line, read_ris_live};
+pub use rpki::{RpkiState, VrpError, Vrps};

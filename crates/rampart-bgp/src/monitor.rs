@@ -23,6 +23,10 @@ pub enum EventKind {
     MoreSpecific,
     /// The monitored prefix withdrawn by at least `min_peers` peers that had it.
     VisibilityLoss,
+    /// A path that breaks valley-freeness (given AS relationships); `leaker` names the AS.
+    RouteLeak,
+    /// RFC 6811 invalid (given VRPs).
+    RpkiInvalid,
 }
 
 /// One line of `rampart bgp replay` (SPEC §5).
@@ -51,6 +55,7 @@ struct Key {
     kind: EventKind,
     prefix: IpNet,
     origin: Option<u32>,
+    leaker: Option<u32>,
 }
 
 struct State {
@@ -71,7 +76,7 @@ fn carrier_asns(carriers: &[(IpAddr, u32)]) -> usize {
 }
 
 struct Route {
-    key: Option<Key>,
+    keys: Vec<Key>,
 }
 
 /// The route monitor. Feed it elements in data-time order; it returns the events they cause.
@@ -91,6 +96,8 @@ pub struct Monitor {
     /// Monitored prefixes with a pending loss, checked as data time advances.
     pending: Vec<usize>,
     visibility_hold: f64,
+    vrps: Option<crate::rpki::Vrps>,
+    as_rel: Option<crate::asrel::AsRel>,
 }
 
 /// Default data-time a visibility loss must persist before it opens. Routers withdraw and
@@ -139,7 +146,21 @@ impl Monitor {
             lost_since: vec![None; n],
             pending: Vec::new(),
             visibility_hold: DEFAULT_VISIBILITY_HOLD_SECS,
+            vrps: None,
+            as_rel: None,
         }
+    }
+
+    /// Enables `rpki_invalid` and fills every route event's `rpki` field.
+    pub fn with_vrps(mut self, vrps: crate::rpki::Vrps) -> Self {
+        self.vrps = Some(vrps);
+        self
+    }
+
+    /// Enables `route_leak` (valley-free check).
+    pub fn with_as_rel(mut self, as_rel: crate::asrel::AsRel) -> Self {
+        self.as_rel = Some(as_rel);
+        self
     }
 
     /// Sets how long (data time) a visibility loss must persist before it opens.
@@ -200,31 +221,53 @@ impl Monitor {
             peers,
             first_seen: rfc3339(state.first_seen),
             time: rfc3339(now),
-            leaker: None,
-            rpki: None,
+            leaker: key.leaker,
+            rpki: self
+                .vrps
+                .as_ref()
+                .map(|v| v.validate(&key.prefix, key.origin).as_str()),
         }
     }
 
-    fn classify(&self, m: usize, prefix: &IpNet, origin: Option<u32>) -> Option<Key> {
+    /// Every event key an announcement belongs to (one route can be a hijack and a leak).
+    fn classify(&self, m: usize, prefix: &IpNet, origin: Option<u32>, path: &[u32]) -> Vec<Key> {
         let mon = &self.monitored[m];
         let expected = origin.is_some_and(|o| mon.origins.contains(&o));
-        let kind = if *prefix == mon.prefix {
-            if expected {
-                return None;
-            }
-            EventKind::OriginHijack
-        } else if !expected {
-            EventKind::SubprefixHijack
-        } else if mon.ignore_more_specifics {
-            return None;
-        } else {
-            EventKind::MoreSpecific
-        };
-        Some(Key {
+        let mut keys = Vec::new();
+        let key = |kind, leaker| Key {
             kind,
             prefix: *prefix,
             origin,
-        })
+            leaker,
+        };
+        if *prefix == mon.prefix {
+            if !expected {
+                keys.push(key(EventKind::OriginHijack, None));
+            }
+        } else if !expected {
+            keys.push(key(EventKind::SubprefixHijack, None));
+        } else if !mon.ignore_more_specifics {
+            keys.push(key(EventKind::MoreSpecific, None));
+        }
+        // CAIDA infers relationships from IPv4 paths; IPv6 policies differ (large networks give
+        // their IPv6 peers transit), and judging IPv6 paths by them floods false leaks.
+        let judge_leaks = prefix.addr().is_ipv4();
+        if let Some(leaker) = self
+            .as_rel
+            .as_ref()
+            .filter(|_| judge_leaks)
+            .and_then(|r| r.leaker(path))
+        {
+            keys.push(key(EventKind::RouteLeak, Some(leaker)));
+        }
+        if self
+            .vrps
+            .as_ref()
+            .is_some_and(|v| v.validate(prefix, origin) == crate::rpki::RpkiState::Invalid)
+        {
+            keys.push(key(EventKind::RpkiInvalid, None));
+        }
+        keys
     }
 
     /// Applies one element; returns the events it opens or resolves, in a deterministic order.
@@ -238,23 +281,24 @@ impl Monitor {
         };
         let exact = e.prefix == self.monitored[m].prefix;
         // Whatever this peer said before about this prefix no longer holds.
-        if let Some(old) = self.routes.remove(&(e.prefix, e.peer_ip))
-            && let Some(key) = old.key
-        {
-            self.leave(key, e, &mut out);
+        if let Some(old) = self.routes.remove(&(e.prefix, e.peer_ip)) {
+            for key in old.keys {
+                self.leave(key, e, &mut out);
+            }
         }
         let had_exact = exact && self.visible[m].remove(&e.peer_ip).is_some();
         match &e.kind {
             ElemKind::Announce { path, origin } => {
-                let key = self.classify(m, &e.prefix, *origin);
-                self.routes.insert((e.prefix, e.peer_ip), Route { key });
+                let keys = self.classify(m, &e.prefix, *origin, path);
+                self.routes
+                    .insert((e.prefix, e.peer_ip), Route { keys: keys.clone() });
                 if exact {
                     self.visible[m].insert(e.peer_ip, e.peer_asn);
                     if self.lost[m].remove(&e.peer_ip).is_some() {
                         self.check_regained(m, e.time, &mut out);
                     }
                 }
-                if let Some(key) = key {
+                for key in keys {
                     self.join(key, m, e, path, &mut out);
                 }
             }

@@ -239,3 +239,71 @@ fn youtube_pakistan_telecom_2008() {
     assert_eq!(only_hijack.len(), 2);
     assert!(only_hijack.iter().all(|e| e.origin == Some(17557)));
 }
+
+#[test]
+fn a_quiet_replay_stays_quiet_with_real_vrps_and_as_relationships() {
+    let vrps = rampart_bgp::Vrps::load(&data("rpki-validator_test.5000vrps.json")).unwrap();
+    assert_eq!((vrps.len(), vrps.skipped), (5_000, 0));
+    let rel = rampart_bgp::AsRel::load(&data("20161101.as-rel.txt.bz2")).unwrap();
+    assert_eq!((rel.len(), rel.skipped), (239_064, 0));
+    let stayrtr =
+        rampart_bgp::Vrps::load(&data("stayrtr_test.rpki-client.2023-07-27.json")).unwrap();
+    assert_eq!(stayrtr.len(), 19);
+    assert_eq!(
+        stayrtr.validate(&"1.0.0.0/24".parse().unwrap(), Some(13335)),
+        rampart_bgp::RpkiState::Valid
+    );
+
+    let mut monitor = Monitor::new(rrc21_prefixes(), 3)
+        .with_vrps(vrps)
+        .with_as_rel(rel);
+    let input = ReplayInput {
+        updates: vec![data("ris-rrc21.updates.20160811.1600.gz")],
+        ..Default::default()
+    };
+    let mut events = Vec::new();
+    replay(&input, &mut monitor, |e| events.push(e.clone())).unwrap();
+    assert_eq!(events, Vec::new());
+}
+
+#[test]
+fn verizon_dqe_route_leak_2019() {
+    let (monitored, _) = load_prefixes_yml(&incident("verizon-dqe-2019.yml")).unwrap();
+    let mut monitor = Monitor::new(monitored, 3)
+        .with_vrps(rampart_bgp::Vrps::load(&incident("verizon-dqe-2019.vrps.json")).unwrap())
+        .with_as_rel(rampart_bgp::AsRel::load(&incident("verizon-dqe-2019.as-rel.txt")).unwrap());
+    let input = ReplayInput {
+        ris_live: vec![incident("verizon-dqe-2019.jsonl")],
+        ..Default::default()
+    };
+    let mut events = Vec::new();
+    replay(&input, &mut monitor, |e| events.push(e.clone())).unwrap();
+    let lines: Vec<String> = events
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {:?} {} {:?} {:?} {:?} {}",
+                e.event, e.kind, e.prefix, e.origin, e.leaker, e.rpki, e.time
+            )
+        })
+        .collect();
+    let mut expected = Vec::new();
+    for (what, at) in [("open", "10:34:30"), ("resolved", "12:29:10")] {
+        for prefix in ["104.20.0.0/21", "104.20.8.0/21"] {
+            for (kind, leaker) in [
+                ("MoreSpecific", "None"),
+                ("RouteLeak", "Some(396531)"),
+                ("RpkiInvalid", "None"),
+            ] {
+                expected.push(format!(
+                    "{what} {kind} {prefix} Some(13335) {leaker} Some(\"invalid\") 2019-06-24T{at}Z"
+                ));
+            }
+        }
+    }
+    assert_eq!(lines, expected);
+    assert_eq!(
+        events[1].as_path,
+        vec![3333, 701, 396531, 33154, 3356, 13335]
+    );
+}

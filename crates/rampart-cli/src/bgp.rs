@@ -1,10 +1,10 @@
 //! `rampart bgp replay`: the route monitor over archives, events as JSON lines on stdout.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use rampart_bgp::{Monitor, Monitored, ReplayInput};
+use rampart_bgp::{AsRel, Monitor, Monitored, ReplayInput, Vrps};
 use rampart_server::Config;
 
 use crate::cli::ReplayArgs;
@@ -13,12 +13,23 @@ use crate::commands::Failure;
 /// Default distinct peer ASNs before an event opens (SPEC §2 `min_peers`).
 const DEFAULT_MIN_PEERS: usize = 3;
 
-fn monitored_from_config(path: &Path) -> Result<(Vec<Monitored>, Option<usize>), Failure> {
+/// What a `[bgp]` section adds: prefixes, `min_peers`, and the VRP and AS-relationship files
+/// (relative to the configuration file).
+#[derive(Default)]
+struct FromConfig {
+    monitored: Vec<Monitored>,
+    min_peers: Option<usize>,
+    vrps: Option<PathBuf>,
+    as_rel: Option<PathBuf>,
+}
+
+fn from_config(path: &Path) -> Result<FromConfig, Failure> {
     let (config, origin) = Config::load(path, true).map_err(|e| Failure::Usage(e.to_string()))?;
     let Some(bgp) = config.bgp else {
-        return Ok((Vec::new(), None));
+        return Ok(FromConfig::default());
     };
-    let mut out = Vec::new();
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut monitored = Vec::new();
     for (i, p) in bgp.prefixes.iter().enumerate() {
         let prefix: ipnet::IpNet = p.prefix.parse().map_err(|_| {
             Failure::Usage(format!(
@@ -26,7 +37,7 @@ fn monitored_from_config(path: &Path) -> Result<(Vec<Monitored>, Option<usize>),
                 p.prefix
             ))
         })?;
-        out.push(Monitored {
+        monitored.push(Monitored {
             prefix: prefix.trunc(),
             origins: p.origins.clone(),
             description: p.description.clone(),
@@ -35,22 +46,24 @@ fn monitored_from_config(path: &Path) -> Result<(Vec<Monitored>, Option<usize>),
         });
     }
     if let Some(file) = &bgp.prefixes_file {
-        let file = path.parent().unwrap_or(Path::new(".")).join(file);
-        let (more, _) =
-            rampart_bgp::load_prefixes_yml(&file).map_err(|e| Failure::Usage(e.to_string()))?;
-        out.extend(more);
+        let (more, _) = rampart_bgp::load_prefixes_yml(&dir.join(file))
+            .map_err(|e| Failure::Usage(e.to_string()))?;
+        monitored.extend(more);
     }
-    Ok((out, Some(bgp.min_peers as usize)))
+    Ok(FromConfig {
+        monitored,
+        min_peers: Some(bgp.min_peers as usize),
+        vrps: bgp.vrps.as_ref().map(|f| dir.join(f)),
+        as_rel: bgp.as_rel.as_ref().map(|f| dir.join(f)),
+    })
 }
 
 pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
-    let mut monitored = Vec::new();
-    let mut min_peers = None;
-    if let Some(path) = &args.config {
-        let (m, peers) = monitored_from_config(path)?;
-        monitored.extend(m);
-        min_peers = peers;
-    }
+    let config = match &args.config {
+        Some(path) => from_config(path)?,
+        None => FromConfig::default(),
+    };
+    let mut monitored = config.monitored;
     if let Some(path) = &args.prefixes {
         let (m, _) =
             rampart_bgp::load_prefixes_yml(path).map_err(|e| Failure::Usage(e.to_string()))?;
@@ -62,22 +75,36 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    if args.ribs_and_updates_empty() {
+    if args.rib.is_empty() && args.updates.is_empty() && args.ris_live.is_empty() {
         return Err(Failure::Usage(
             "nothing to replay: give --rib, --updates or --ris-live".into(),
         ));
     }
-    for (flag, value) in [("--vrps", &args.vrps), ("--as-rel", &args.as_rel)] {
-        if value.is_some() {
-            eprintln!(
-                "rampart: {flag} given, but RPKI and route-leak detection are not in this build yet; ignoring it"
-            );
-        }
+    let min_peers = args
+        .min_peers
+        .or(config.min_peers)
+        .unwrap_or(DEFAULT_MIN_PEERS);
+    let mut monitor = Monitor::new(monitored, min_peers);
+    if let Some(path) = args.vrps.as_ref().or(config.vrps.as_ref()) {
+        let vrps = Vrps::load(path).map_err(|e| Failure::Run(e.into()))?;
+        eprintln!(
+            "{}: {} VRPs ({} entries skipped)",
+            path.display(),
+            vrps.len(),
+            vrps.skipped
+        );
+        monitor = monitor.with_vrps(vrps);
     }
-    let mut monitor = Monitor::new(
-        monitored,
-        args.min_peers.or(min_peers).unwrap_or(DEFAULT_MIN_PEERS),
-    );
+    if let Some(path) = args.as_rel.as_ref().or(config.as_rel.as_ref()) {
+        let rel = AsRel::load(path)?;
+        eprintln!(
+            "{}: {} AS relationships ({} lines skipped)",
+            path.display(),
+            rel.len(),
+            rel.skipped
+        );
+        monitor = monitor.with_as_rel(rel);
+    }
     let input = ReplayInput {
         ribs: args.rib.clone(),
         updates: args.updates.clone(),
@@ -110,10 +137,4 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
         stats.relevant, stats.events
     );
     Ok(())
-}
-
-impl ReplayArgs {
-    fn ribs_and_updates_empty(&self) -> bool {
-        self.rib.is_empty() && self.updates.is_empty() && self.ris_live.is_empty()
-    }
 }
