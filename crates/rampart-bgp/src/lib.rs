@@ -9,6 +9,7 @@
 
 mod asrel;
 mod elem;
+mod generate;
 mod monitor;
 mod mrt;
 mod prefixes;
@@ -18,6 +19,7 @@ mod rpki;
 
 pub use asrel::{AsRel, Link};
 pub use elem::{Elem, ElemKind};
+pub use generate::{originated, prefixes_yml};
 pub use monitor::{Event, EventKind, Monitor};
 pub use mrt::{MrtStats, read_mrt, read_mrt_bytes, read_mrt_filtered};
 pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml};

@@ -138,3 +138,14 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
     );
     Ok(())
 }
+
+pub fn generate(asns: &[u32], ribs: &[PathBuf]) -> Result<(), Failure> {
+    let prefixes = rampart_bgp::originated(asns, ribs)?;
+    if prefixes.is_empty() {
+        eprintln!("rampart: no prefix in the given RIB dumps is originated by {asns:?}");
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(rampart_bgp::prefixes_yml(&prefixes, asns).as_bytes())?;
+    eprintln!("{} prefixes", prefixes.len());
+    Ok(())
+}

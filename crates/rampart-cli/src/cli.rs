@@ -50,6 +50,15 @@ pub enum Command {
 pub enum BgpCommand {
     /// Run the route monitor over archived BGP data; print events as JSON lines (SPEC §5).
     Replay(ReplayArgs),
+    /// Print a BGPalerter prefixes.yml for the prefixes these ASes originate in the RIB dumps.
+    Generate {
+        /// Origin AS; repeatable.
+        #[arg(long = "asn", value_name = "N", required = true)]
+        asns: Vec<u32>,
+        /// MRT RIB dump; repeatable.
+        #[arg(long, value_name = "FILE", required = true)]
+        rib: Vec<PathBuf>,
+    },
 }
 
 #[derive(Args)]

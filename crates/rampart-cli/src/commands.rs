@@ -50,6 +50,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Bgp {
             command: BgpCommand::Replay(args),
         } => crate::bgp::replay(&args),
+        Command::Bgp {
+            command: BgpCommand::Generate { asns, rib },
+        } => crate::bgp::generate(&asns, &rib),
     }
 }
 

@@ -92,3 +92,33 @@ fn replay_without_prefixes_is_a_usage_error() {
     );
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent.gz"));
 }
+
+#[test]
+fn generate_writes_a_prefixes_yml_that_replay_reads_back_quietly() {
+    let rib = bgp("data/ris-rrc00.bview.20180919.0800.one-prefix-64k.gz");
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["bgp", "generate", "--asn", "22773", "--rib", &rib])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let yml = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        yml.contains("2001:579:1040::/46:\n  description: No description provided\n  asn: 22773\n"),
+        "{yml}"
+    );
+    assert!(yml.contains("options:\n  monitorASns:\n    22773:\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prefixes.yml");
+    std::fs::write(&file, yml).unwrap();
+    let replay = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["bgp", "replay", "--rib", &rib, "--prefixes"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(replay.status.success());
+    assert!(
+        replay.stdout.is_empty(),
+        "the owner's own routes raise nothing"
+    );
+    assert!(String::from_utf8_lossy(&replay.stderr).contains("23 observations"));
+}
