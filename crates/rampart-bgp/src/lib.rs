@@ -4,7 +4,7 @@
 //!
 //! This build has the hijack family (`origin_hijack`, `subprefix_hijack`, `more_specific`),
 //! `visibility_loss`, `rpki_invalid` (VRP JSON) and `route_leak` (valley-free over CAIDA
-//! relationships); new upstreams, RTR, ASPA and the live RIS Live websocket are still to come.
+//! relationships) and `new_upstream`; RTR, ASPA and the live RIS Live websocket are still to come.
 #![forbid(unsafe_code)]
 
 mod asrel;

@@ -27,6 +27,8 @@ pub enum EventKind {
     RouteLeak,
     /// RFC 6811 invalid (given VRPs).
     RpkiInvalid,
+    /// An expected origin reached through an upstream (the AS before it) not seen in the baseline.
+    NewUpstream,
 }
 
 /// One line of `rampart bgp replay` (SPEC §5).
@@ -48,6 +50,9 @@ pub struct Event {
     pub time: String,
     pub leaker: Option<u32>,
     pub rpki: Option<&'static str>,
+    /// `new_upstream`: the upstream AS not seen in the baseline (an extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upstream: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -56,6 +61,7 @@ struct Key {
     prefix: IpNet,
     origin: Option<u32>,
     leaker: Option<u32>,
+    upstream: Option<u32>,
 }
 
 struct State {
@@ -98,6 +104,9 @@ pub struct Monitor {
     visibility_hold: f64,
     vrps: Option<crate::rpki::Vrps>,
     as_rel: Option<crate::asrel::AsRel>,
+    /// While true, observations build the baseline (upstreams) instead of raising new_upstream.
+    baseline: bool,
+    upstreams: Vec<std::collections::HashSet<u32>>,
 }
 
 /// Default data-time a visibility loss must persist before it opens. Routers withdraw and
@@ -109,6 +118,12 @@ fn rfc3339(t: f64) -> String {
     chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The AS before the origin, prepends skipped.
+fn upstream_of(path: &[u32], origin: Option<u32>) -> Option<u32> {
+    let o = origin?;
+    path.iter().rev().find(|a| **a != o).copied()
 }
 
 fn distinct_asns(peers: &HashMap<IpAddr, u32>) -> usize {
@@ -148,7 +163,14 @@ impl Monitor {
             visibility_hold: DEFAULT_VISIBILITY_HOLD_SECS,
             vrps: None,
             as_rel: None,
+            baseline: false,
+            upstreams: vec![std::collections::HashSet::new(); n],
         }
+    }
+
+    /// Baseline mode: upstreams seen now are the known ones; `new_upstream` fires only outside it.
+    pub fn set_baseline(&mut self, on: bool) {
+        self.baseline = on;
     }
 
     /// Enables `rpki_invalid` and fills every route event's `rpki` field.
@@ -226,6 +248,7 @@ impl Monitor {
                 .vrps
                 .as_ref()
                 .map(|v| v.validate(&key.prefix, key.origin).as_str()),
+            upstream: key.upstream,
         }
     }
 
@@ -239,6 +262,7 @@ impl Monitor {
             prefix: *prefix,
             origin,
             leaker,
+            upstream: None,
         };
         if *prefix == mon.prefix {
             if !expected {
@@ -267,6 +291,18 @@ impl Monitor {
         {
             keys.push(key(EventKind::RpkiInvalid, None));
         }
+        if expected
+            && !self.baseline
+            && let Some(up) = upstream_of(path, origin).filter(|u| !self.upstreams[m].contains(u))
+        {
+            keys.push(Key {
+                kind: EventKind::NewUpstream,
+                prefix: *prefix,
+                origin,
+                leaker: None,
+                upstream: Some(up),
+            });
+        }
         keys
     }
 
@@ -289,6 +325,12 @@ impl Monitor {
         let had_exact = exact && self.visible[m].remove(&e.peer_ip).is_some();
         match &e.kind {
             ElemKind::Announce { path, origin } => {
+                if self.baseline
+                    && origin.is_some_and(|o| self.monitored[m].origins.contains(&o))
+                    && let Some(up) = upstream_of(path, *origin)
+                {
+                    self.upstreams[m].insert(up);
+                }
                 let keys = self.classify(m, &e.prefix, *origin, path);
                 self.routes
                     .insert((e.prefix, e.peer_ip), Route { keys: keys.clone() });
@@ -369,6 +411,7 @@ impl Monitor {
             time: rfc3339(now),
             leaker: None,
             rpki: None,
+            upstream: None,
         }
     }
 

@@ -29,6 +29,25 @@ fn named(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> std::io::Erro
     move |e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }
 
+/// Without a RIB, the first this-many seconds of updates are the baseline of known upstreams.
+pub const BASELINE_SECS: f64 = 300.0;
+
+/// Decides, per element, whether the monitor is still learning its baseline.
+struct Baseline {
+    from_rib: bool,
+    until: Option<f64>,
+}
+
+impl Baseline {
+    fn apply(&mut self, monitor: &mut Monitor, time: f64) {
+        if self.from_rib {
+            return;
+        }
+        let until = *self.until.get_or_insert(time + BASELINE_SECS);
+        monitor.set_baseline(time < until);
+    }
+}
+
 /// Runs `monitor` over `input`, calling `emit` for each event in order.
 pub fn replay(
     input: &ReplayInput,
@@ -37,6 +56,12 @@ pub fn replay(
 ) -> std::io::Result<ReplayStats> {
     let mut stats = ReplayStats::default();
     let keep = monitor.filter();
+    // The baseline of upstreams: the RIB dumps if given, else the first minutes of updates.
+    monitor.set_baseline(true);
+    let mut baseline = Baseline {
+        from_rib: !input.ribs.is_empty(),
+        until: None,
+    };
     for rib in &input.ribs {
         let mut relevant = 0;
         let s = read_mrt_filtered(rib, &keep, |e| {
@@ -55,6 +80,9 @@ pub fn replay(
             s.malformed,
         ));
     }
+    if baseline.from_rib {
+        monitor.set_baseline(false);
+    }
     // One MRT update file is already in time order: stream it. Several sources are merged by a
     // stable sort on data time, which needs them in memory (only elements of monitored prefixes).
     if input.updates.len() == 1 && input.ris_live.is_empty() {
@@ -62,6 +90,7 @@ pub fn replay(
         let mut relevant = 0;
         let s = read_mrt_filtered(path, &keep, |e| {
             relevant += 1;
+            baseline.apply(monitor, e.time);
             for ev in monitor.process(&e) {
                 stats.events += 1;
                 emit(&ev);
@@ -104,6 +133,7 @@ pub fn replay(
     pending.sort_by(|a, b| a.time.total_cmp(&b.time));
     stats.relevant += pending.len() as u64;
     for e in &pending {
+        baseline.apply(monitor, e.time);
         for ev in monitor.process(e) {
             stats.events += 1;
             emit(&ev);
