@@ -32,14 +32,24 @@ fn named(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> std::io::Erro
 /// Without a RIB, the first this-many seconds of updates are the baseline of known upstreams.
 pub const BASELINE_SECS: f64 = 300.0;
 
-/// Decides, per element, whether the monitor is still learning its baseline.
-struct Baseline {
+/// Decides, per element, whether the monitor is still learning its baseline (also used by
+/// the live watcher, which has no RIB).
+pub struct Baseline {
     from_rib: bool,
     until: Option<f64>,
 }
 
 impl Baseline {
-    fn apply(&mut self, monitor: &mut Monitor, time: f64) {
+    /// `from_rib`: the baseline came from RIB dumps already; otherwise the first
+    /// [`BASELINE_SECS`] of data time are.
+    pub fn new(from_rib: bool) -> Self {
+        Self {
+            from_rib,
+            until: None,
+        }
+    }
+
+    pub fn apply(&mut self, monitor: &mut Monitor, time: f64) {
         if self.from_rib {
             return;
         }
@@ -58,10 +68,7 @@ pub fn replay(
     let keep = monitor.filter();
     // The baseline of upstreams: the RIB dumps if given, else the first minutes of updates.
     monitor.set_baseline(true);
-    let mut baseline = Baseline {
-        from_rib: !input.ribs.is_empty(),
-        until: None,
-    };
+    let mut baseline = Baseline::new(!input.ribs.is_empty());
     for rib in &input.ribs {
         let mut relevant = 0;
         let s = read_mrt_filtered(rib, &keep, |e| {

@@ -21,6 +21,62 @@ struct FromConfig {
     min_peers: Option<usize>,
     vrps: Option<PathBuf>,
     as_rel: Option<PathBuf>,
+    ris_live_url: Option<String>,
+}
+
+/// RIPE's public RIS Live endpoint.
+pub const DEFAULT_RIS_LIVE_URL: &str = "wss://ris-live.ripe.net/v1/ws/?client=rampart";
+
+/// The monitor both commands run: prefixes from `--config` and `--prefixes`, thresholds, VRPs
+/// and AS relationships (flags win over the configuration).
+fn build_monitor(
+    config: &FromConfig,
+    prefixes: Option<&Path>,
+    min_peers: Option<usize>,
+    vrps: Option<&PathBuf>,
+    as_rel: Option<&PathBuf>,
+) -> Result<Monitor, Failure> {
+    let mut monitored = config.monitored.clone();
+    if let Some(path) = prefixes {
+        let (m, _) =
+            rampart_bgp::load_prefixes_yml(path).map_err(|e| Failure::Usage(e.to_string()))?;
+        monitored.extend(m);
+    }
+    if monitored.is_empty() {
+        return Err(Failure::Usage(
+            "no monitored prefixes: give --prefixes FILE or --config FILE with [bgp] prefixes"
+                .into(),
+        ));
+    }
+    let min_peers = min_peers.or(config.min_peers).unwrap_or(DEFAULT_MIN_PEERS);
+    let mut monitor = Monitor::new(monitored, min_peers);
+    if let Some(path) = vrps.or(config.vrps.as_ref()) {
+        let vrps = Vrps::load(path).map_err(|e| Failure::Run(e.into()))?;
+        eprintln!(
+            "{}: {} VRPs ({} entries skipped)",
+            path.display(),
+            vrps.len(),
+            vrps.skipped
+        );
+        monitor = monitor.with_vrps(vrps);
+    }
+    if let Some(path) = as_rel.or(config.as_rel.as_ref()) {
+        let rel = AsRel::load(path)?;
+        eprintln!(
+            "{}: {} AS relationships ({} lines skipped)",
+            path.display(),
+            rel.len(),
+            rel.skipped
+        );
+        monitor = monitor.with_as_rel(rel);
+    }
+    Ok(monitor)
+}
+
+fn write_event(out: &mut impl Write, event: &rampart_bgp::Event) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, event)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 fn from_config(path: &Path) -> Result<FromConfig, Failure> {
@@ -55,6 +111,7 @@ fn from_config(path: &Path) -> Result<FromConfig, Failure> {
         min_peers: Some(bgp.min_peers as usize),
         vrps: bgp.vrps.as_ref().map(|f| dir.join(f)),
         as_rel: bgp.as_rel.as_ref().map(|f| dir.join(f)),
+        ris_live_url: bgp.ris_live_url.clone(),
     })
 }
 
@@ -63,48 +120,18 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
         Some(path) => from_config(path)?,
         None => FromConfig::default(),
     };
-    let mut monitored = config.monitored;
-    if let Some(path) = &args.prefixes {
-        let (m, _) =
-            rampart_bgp::load_prefixes_yml(path).map_err(|e| Failure::Usage(e.to_string()))?;
-        monitored.extend(m);
-    }
-    if monitored.is_empty() {
-        return Err(Failure::Usage(
-            "no monitored prefixes: give --prefixes FILE or --config FILE with [bgp] prefixes"
-                .into(),
-        ));
-    }
     if args.rib.is_empty() && args.updates.is_empty() && args.ris_live.is_empty() {
         return Err(Failure::Usage(
             "nothing to replay: give --rib, --updates or --ris-live".into(),
         ));
     }
-    let min_peers = args
-        .min_peers
-        .or(config.min_peers)
-        .unwrap_or(DEFAULT_MIN_PEERS);
-    let mut monitor = Monitor::new(monitored, min_peers);
-    if let Some(path) = args.vrps.as_ref().or(config.vrps.as_ref()) {
-        let vrps = Vrps::load(path).map_err(|e| Failure::Run(e.into()))?;
-        eprintln!(
-            "{}: {} VRPs ({} entries skipped)",
-            path.display(),
-            vrps.len(),
-            vrps.skipped
-        );
-        monitor = monitor.with_vrps(vrps);
-    }
-    if let Some(path) = args.as_rel.as_ref().or(config.as_rel.as_ref()) {
-        let rel = AsRel::load(path)?;
-        eprintln!(
-            "{}: {} AS relationships ({} lines skipped)",
-            path.display(),
-            rel.len(),
-            rel.skipped
-        );
-        monitor = monitor.with_as_rel(rel);
-    }
+    let mut monitor = build_monitor(
+        &config,
+        args.prefixes.as_deref(),
+        args.min_peers,
+        args.vrps.as_ref(),
+        args.as_rel.as_ref(),
+    )?;
     let input = ReplayInput {
         ribs: args.rib.clone(),
         updates: args.updates.clone(),
@@ -147,5 +174,82 @@ pub fn generate(asns: &[u32], ribs: &[PathBuf]) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     out.write_all(rampart_bgp::prefixes_yml(&prefixes, asns).as_bytes())?;
     eprintln!("{} prefixes", prefixes.len());
+    Ok(())
+}
+
+pub fn watch(args: &crate::cli::WatchArgs) -> Result<(), Failure> {
+    let config = match &args.config {
+        Some(path) => from_config(path)?,
+        None => FromConfig::default(),
+    };
+    let mut monitor = build_monitor(
+        &config,
+        args.prefixes.as_deref(),
+        args.min_peers,
+        args.vrps.as_ref(),
+        args.as_rel.as_ref(),
+    )?;
+    let url = args
+        .ris_live_url
+        .clone()
+        .or_else(|| config.ris_live_url.clone())
+        .unwrap_or_else(|| DEFAULT_RIS_LIVE_URL.to_string());
+    let prefixes: Vec<ipnet::IpNet> = {
+        let mut p: Vec<ipnet::IpNet> = config.monitored.iter().map(|m| m.prefix).collect();
+        if let Some(path) = &args.prefixes {
+            let (m, _) =
+                rampart_bgp::load_prefixes_yml(path).map_err(|e| Failure::Usage(e.to_string()))?;
+            p.extend(m.iter().map(|m| m.prefix));
+        }
+        p
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let mut stats = rampart_bgp::LiveStats::default();
+    let mut baseline = rampart_bgp::Baseline::new(false);
+    let mut out = std::io::stdout().lock();
+    let mut write_error: Option<std::io::Error> = None;
+    runtime.block_on(rampart_bgp::watch(
+        &url,
+        &prefixes,
+        &mut stats,
+        |elem| {
+            baseline.apply(&mut monitor, elem.time);
+            for event in monitor.process(&elem) {
+                if write_error.is_none()
+                    && let Err(e) = write_event(&mut out, &event)
+                {
+                    write_error = Some(e);
+                }
+            }
+        },
+        |event| match event {
+            rampart_bgp::LiveEvent::Connected { attempt } => eprintln!("rampart: RIS Live connected to {url} (connection {attempt})"),
+            rampart_bgp::LiveEvent::Disconnected { reason } => eprintln!("rampart: RIS Live disconnected: {reason}; reconnecting"),
+            rampart_bgp::LiveEvent::Resumed { gap_seconds } => {
+                eprintln!("rampart: RIS Live resumed after a gap of {gap_seconds:.2} s (updates in that window were missed)")
+            }
+        },
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        },
+    ));
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let m = &stats.messages;
+    eprintln!(
+        "RIS Live: {} updates ({} announced, {} withdrawn), {} other, {} malformed; {} connections, {} gaps totalling {:.2} s",
+        m.updates,
+        m.announcements,
+        m.withdrawals,
+        m.other,
+        m.malformed,
+        stats.connects,
+        stats.gaps,
+        stats.gap_seconds
+    );
     Ok(())
 }

@@ -50,6 +50,8 @@ pub enum Command {
 pub enum BgpCommand {
     /// Run the route monitor over archived BGP data; print events as JSON lines (SPEC §5).
     Replay(ReplayArgs),
+    /// Run the route monitor on the live RIS Live stream; print events as JSON lines.
+    Watch(WatchArgs),
     /// Print a BGPalerter prefixes.yml for the prefixes these ASes originate in the RIB dumps.
     Generate {
         /// Origin AS; repeatable.
@@ -121,4 +123,26 @@ pub enum CspCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    /// rampart.toml whose [bgp] section gives prefixes, min_peers, ris_live_url, vrps, as_rel.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// BGPalerter prefixes.yml.
+    #[arg(long, value_name = "FILE")]
+    pub prefixes: Option<PathBuf>,
+    /// RIS Live websocket URL (default: the config's, else RIPE's public endpoint).
+    #[arg(long = "ris-live-url", value_name = "URL")]
+    pub ris_live_url: Option<String>,
+    /// VRPs (rpki-client / Routinator / Cloudflare JSON).
+    #[arg(long, value_name = "FILE")]
+    pub vrps: Option<PathBuf>,
+    /// CAIDA AS relationships.
+    #[arg(long = "as-rel", value_name = "FILE")]
+    pub as_rel: Option<PathBuf>,
+    /// Distinct peer ASNs that must see an event before it opens.
+    #[arg(long = "min-peers", value_name = "N")]
+    pub min_peers: Option<usize>,
 }

@@ -51,6 +51,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             command: BgpCommand::Replay(args),
         } => crate::bgp::replay(&args),
         Command::Bgp {
+            command: BgpCommand::Watch(args),
+        } => crate::bgp::watch(&args),
+        Command::Bgp {
             command: BgpCommand::Generate { asns, rib },
         } => crate::bgp::generate(&asns, &rib),
     }
