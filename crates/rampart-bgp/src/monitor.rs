@@ -212,6 +212,11 @@ impl Monitor {
         }
     }
 
+    /// The monitored prefixes (for subscriptions).
+    pub fn prefixes(&self) -> Vec<IpNet> {
+        self.monitored.iter().map(|m| m.prefix).collect()
+    }
+
     /// A cheap, independent copy of the monitored-prefix lookup, for filtering input while the
     /// monitor itself is borrowed.
     pub fn filter(&self) -> impl Fn(&IpNet) -> bool + use<> {

@@ -82,9 +82,6 @@ fn serve(config: &ConfigArg) -> Result<(), Failure> {
             "api_token is the example value; set RAMPART_API_TOKEN or api_token before exposing the API"
         );
     }
-    if config.bgp.is_some() {
-        tracing::warn!("[bgp] is configured but the route monitor is not part of this build yet");
-    }
     for site in &config.sites {
         tracing::info!(site = %site.id, report_url = %config.report_url(&site.key), "monitoring site");
     }

@@ -250,9 +250,33 @@ async fn deliveries(State(state): State<AppState>, Path(id): Path<i64>) -> Respo
     }
 }
 
-/// The route monitor is not part of this build: the list is empty, never invented.
-async fn bgp_alerts() -> Response {
-    Json(json!({ "alerts": [] })).into_response()
+/// Route-monitor events (open and resolved), newest first; each is the event as `bgp replay`
+/// prints it, with the alert's id, severity and time.
+async fn bgp_alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) -> Response {
+    let filter = AlertFilter {
+        site: Some(crate::bgp::BGP_SITE.to_string()),
+        kind: q.kind.filter(|s| !s.is_empty()),
+        limit: Some(q.limit.unwrap_or(1000).clamp(1, 10_000)),
+    };
+    match state.store.list_alerts(&filter).await {
+        Ok(rows) => {
+            let list: Vec<Value> = rows
+                .iter()
+                .map(|a| {
+                    let mut v = a.details.clone();
+                    v["id"] = json!(a.id);
+                    v["severity"] = json!(a.severity);
+                    v["created_at"] = json!(rfc3339(a.created_at));
+                    v
+                })
+                .collect();
+            Json(json!({ "alerts": list })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "listing BGP alerts failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -83,6 +83,8 @@ struct Prepared {
     router: Router,
     inventory: JoinHandle<()>,
     fetcher: JoinHandle<()>,
+    bgp: Option<JoinHandle<()>>,
+    bgp_stop: tokio::sync::watch::Sender<bool>,
     notifier: JoinHandle<()>,
 }
 
@@ -96,6 +98,14 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     let (alert_tx, notifier) = crate::notify::spawn(&config.notify, store.clone())?;
     let (fetch_tx, fetcher) =
         crate::fetcher::spawn(config.clone(), store.clone(), alert_tx.clone())?;
+    let (bgp_stop, bgp_stop_rx) = tokio::sync::watch::channel(false);
+    let bgp = match &config.bgp {
+        Some(b) if !b.prefixes.is_empty() || b.prefixes_file.is_some() => Some(
+            crate::bgp::spawn(b, store.clone(), alert_tx.clone(), bgp_stop_rx)
+                .context("starting the route monitor")?,
+        ),
+        _ => None,
+    };
     let inventory = tokio::spawn(crate::inventory::run(
         config.clone(),
         store.clone(),
@@ -126,6 +136,8 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         router,
         inventory,
         fetcher,
+        bgp,
+        bgp_stop,
         notifier,
     })
 }
@@ -146,6 +158,10 @@ impl Prepared {
         // The inventory held the fetch queue; the fetcher now stops (in-flight fetches are
         // abandoned: the next start refetches) and drops its alert sender.
         self.fetcher.await.context("fetcher task panicked")?;
+        let _ = self.bgp_stop.send(true);
+        if let Some(bgp) = self.bgp {
+            bgp.await.context("route monitor task panicked")?;
+        }
         self.notifier.await.context("notifier task panicked")?;
         Ok(())
     }

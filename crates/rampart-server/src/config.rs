@@ -138,8 +138,8 @@ impl Default for FetcherConfig {
     }
 }
 
-/// The `[bgp]` section (SPEC §2). Parsed and validated now so that configurations written for
-/// the route monitor are accepted; the monitor itself is not part of this build yet.
+/// The `[bgp]` section (SPEC §2): `serve` watches RIS Live for these prefixes and stores the
+/// events as alerts of site `bgp`; `rampart bgp replay|watch --config` read it too.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BgpConfig {
@@ -410,6 +410,12 @@ impl Config {
                 return Err(invalid(
                     at("id"),
                     "must be a non-empty slug of letters, digits, '-' and '_'",
+                ));
+            }
+            if site.id == "bgp" {
+                return Err(invalid(
+                    at("id"),
+                    "\"bgp\" is reserved for route-monitor alerts",
                 ));
             }
             if !ids.insert(site.id.as_str()) {

@@ -16,6 +16,7 @@ pub const FLUSH_ERRORS: &str = "rampart_flush_errors_total";
 pub const ALERTS: &str = "rampart_alerts_total";
 pub const DELIVERIES: &str = "rampart_deliveries_total";
 pub const FETCHES: &str = "rampart_fetches_total";
+pub const BGP_GAPS: &str = "rampart_ris_live_gaps_total";
 
 /// Installs the global recorder once per process and returns the handle that renders it.
 /// Tests start several servers in one process; they share the recorder.

@@ -1,0 +1,138 @@
+//! The live route monitor inside `serve`: `[bgp]` prefixes watched on RIS Live, events stored as
+//! alerts (site `bgp`) and delivered by the same notifier as the L7 alerts.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rampart_bgp::{AsRel, Baseline, Event, EventKind, LiveEvent, Monitor, Monitored, Vrps};
+use rampart_store::{AlertRow, NewAlert, Store};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::BgpConfig;
+
+/// The alert `site` of route-monitor events; reserved (no `[[sites]]` may use it).
+pub const BGP_SITE: &str = "bgp";
+
+/// RIPE's public RIS Live endpoint, used when `ris_live_url` is not set.
+pub const DEFAULT_RIS_LIVE_URL: &str = "wss://ris-live.ripe.net/v1/ws/?client=rampart";
+
+/// Builds the monitor from `[bgp]`; files are relative to the working directory.
+pub(crate) fn monitor(bgp: &BgpConfig) -> anyhow::Result<Monitor> {
+    let mut monitored = Vec::new();
+    for (i, p) in bgp.prefixes.iter().enumerate() {
+        let prefix: ipnet::IpNet = p.prefix.parse().map_err(|_| {
+            anyhow::anyhow!("bgp.prefixes[{i}].prefix: {:?} is not a prefix", p.prefix)
+        })?;
+        monitored.push(Monitored {
+            prefix: prefix.trunc(),
+            origins: p.origins.clone(),
+            description: p.description.clone(),
+            ignore_more_specifics: p.ignore_more_specifics,
+            group: "default".into(),
+        });
+    }
+    if let Some(file) = &bgp.prefixes_file {
+        monitored.extend(rampart_bgp::load_prefixes_yml(Path::new(file))?.0);
+    }
+    let mut monitor = Monitor::new(monitored, bgp.min_peers as usize);
+    if let Some(file) = &bgp.vrps {
+        monitor = monitor.with_vrps(Vrps::load(Path::new(file))?);
+    }
+    if let Some(file) = &bgp.as_rel {
+        monitor = monitor.with_as_rel(AsRel::load(Path::new(file))?);
+    }
+    Ok(monitor)
+}
+
+fn severity(kind: EventKind) -> &'static str {
+    match kind {
+        EventKind::OriginHijack
+        | EventKind::SubprefixHijack
+        | EventKind::RouteLeak
+        | EventKind::RpkiInvalid => "critical",
+        EventKind::VisibilityLoss | EventKind::NewUpstream | EventKind::MoreSpecific => "warning",
+    }
+}
+
+fn alert(event: &Event) -> NewAlert {
+    let details = serde_json::to_value(event).unwrap_or_default();
+    let kind = details["kind"].as_str().unwrap_or("bgp").to_string();
+    NewAlert {
+        kind,
+        site: BGP_SITE.into(),
+        subject: event.prefix.clone(),
+        // Each opening and each resolution of an event is its own record.
+        dedup: format!(
+            "{}|{:?}|{:?}|{:?}|{}|{}",
+            event.event, event.origin, event.leaker, event.upstream, event.first_seen, event.time
+        ),
+        severity: if event.event == "resolved" {
+            "info"
+        } else {
+            severity(event.kind)
+        }
+        .into(),
+        created_at: crate::time::now_ms(),
+        details,
+    }
+}
+
+/// Watches RIS Live until `stop` flips; every event becomes an alert.
+pub(crate) fn spawn(
+    bgp: &BgpConfig,
+    store: Arc<dyn Store>,
+    alerts: mpsc::Sender<AlertRow>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
+    let mut monitor = monitor(bgp)?;
+    let prefixes: Vec<ipnet::IpNet> = monitor.prefixes();
+    let url = bgp
+        .ris_live_url
+        .clone()
+        .unwrap_or_else(|| DEFAULT_RIS_LIVE_URL.to_string());
+    Ok(tokio::spawn(async move {
+        let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
+        let writer = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                while let Some(e) = events_rx.recv().await {
+                    crate::alerts::raise(&*store, &alerts, alert(&e)).await;
+                }
+            })
+        };
+        let mut stats = rampart_bgp::LiveStats::default();
+        let mut baseline = Baseline::new(false);
+        rampart_bgp::watch(
+            &url,
+            &prefixes,
+            &mut stats,
+            |elem| {
+                baseline.apply(&mut monitor, elem.time);
+                for e in monitor.process(&elem) {
+                    let _ = events_tx.send(e);
+                }
+            },
+            |event| match event {
+                LiveEvent::Connected { attempt } => {
+                    tracing::info!(%url, attempt, "RIS Live connected")
+                }
+                LiveEvent::Disconnected { reason } => {
+                    tracing::warn!(%reason, "RIS Live disconnected; reconnecting")
+                }
+                LiveEvent::Resumed { gap_seconds } => {
+                    metrics::counter!(crate::metrics::BGP_GAPS).increment(1);
+                    tracing::warn!(
+                        gap_seconds,
+                        "RIS Live resumed after a gap; updates in it were missed"
+                    )
+                }
+            },
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+        )
+        .await;
+        drop(events_tx);
+        let _ = writer.await;
+    }))
+}
