@@ -24,9 +24,6 @@ struct FromConfig {
     ris_live_url: Option<String>,
 }
 
-/// RIPE's public RIS Live endpoint.
-pub const DEFAULT_RIS_LIVE_URL: &str = "wss://ris-live.ripe.net/v1/ws/?client=rampart";
-
 /// The monitor both commands run: prefixes from `--config` and `--prefixes`, thresholds, VRPs
 /// and AS relationships (flags win over the configuration).
 fn build_monitor(
@@ -85,27 +82,8 @@ fn from_config(path: &Path) -> Result<FromConfig, Failure> {
         return Ok(FromConfig::default());
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut monitored = Vec::new();
-    for (i, p) in bgp.prefixes.iter().enumerate() {
-        let prefix: ipnet::IpNet = p.prefix.parse().map_err(|_| {
-            Failure::Usage(format!(
-                "{origin}: bgp.prefixes[{i}].prefix: {:?} is not a prefix",
-                p.prefix
-            ))
-        })?;
-        monitored.push(Monitored {
-            prefix: prefix.trunc(),
-            origins: p.origins.clone(),
-            description: p.description.clone(),
-            ignore_more_specifics: p.ignore_more_specifics,
-            group: "default".into(),
-        });
-    }
-    if let Some(file) = &bgp.prefixes_file {
-        let (more, _) = rampart_bgp::load_prefixes_yml(&dir.join(file))
-            .map_err(|e| Failure::Usage(e.to_string()))?;
-        monitored.extend(more);
-    }
+    let monitored = rampart_server::bgp::monitored_prefixes(&bgp, dir)
+        .map_err(|e| Failure::Usage(format!("{origin}: {e:#}")))?;
     Ok(FromConfig {
         monitored,
         min_peers: Some(bgp.min_peers as usize),
@@ -193,7 +171,7 @@ pub fn watch(args: &crate::cli::WatchArgs) -> Result<(), Failure> {
         .ris_live_url
         .clone()
         .or_else(|| config.ris_live_url.clone())
-        .unwrap_or_else(|| DEFAULT_RIS_LIVE_URL.to_string());
+        .unwrap_or_else(|| rampart_server::bgp::DEFAULT_RIS_LIVE_URL.to_string());
     let prefixes: Vec<ipnet::IpNet> = {
         let mut p: Vec<ipnet::IpNet> = config.monitored.iter().map(|m| m.prefix).collect();
         if let Some(path) = &args.prefixes {

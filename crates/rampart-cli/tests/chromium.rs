@@ -9,7 +9,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::http::header;
@@ -17,15 +16,6 @@ use axum::response::IntoResponse;
 use common::*;
 
 const INLINE: &str = "window.rampartInlineMarker = 'inline-script-marker-0123456789';";
-
-fn chromium() -> &'static str {
-    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
-        if std::path::Path::new(candidate).exists() {
-            return candidate;
-        }
-    }
-    panic!("Chromium is required for this test; scripts/test installs Debian's chromium");
-}
 
 /// Serves the shop page and the two third-party scripts, keyed by path.
 async fn page_server(csp: String, page_port: u16) -> u16 {
@@ -104,50 +94,20 @@ async fn chromium_reports_become_the_inventory() {
     let server = spawn(dir.path(), rampart_port, &config);
 
     // The header comes from the CLI, exactly as a user would copy it.
-    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["csp", "header", "--site", "shop", "--config"])
-        .arg(&server.config)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let csp = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("Content-Security-Policy-Report-Only: "))
-        .expect("the CSP header line")
-        .to_string();
+    let headers = csp_header(&server.config, "shop");
+    let csp = headers
+        .iter()
+        .find(|(k, _)| k == "Content-Security-Policy-Report-Only")
+        .map(|(_, v)| v.clone())
+        .expect("the CSP header line");
     assert!(csp.contains("'report-sha256'") && csp.contains("report-uri"));
     assert!(
-        !stdout.contains("Reporting-Endpoints"),
+        headers.iter().all(|(k, _)| k != "Reporting-Endpoints"),
         "plain-HTTP sites must not get report-to"
     );
     page_server(csp, page_port).await;
 
-    let profile = tempfile::tempdir().unwrap();
-    let mut browser = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--remote-debugging-port=0",
-            "--host-resolver-rules=MAP *.test 127.0.0.1",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("http://shop.test:{page_port}/"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let browser = Browser::open(&format!("http://shop.test:{page_port}/"), &[]);
 
     let page = format!("http://shop.test:{page_port}/");
     let deadline = Instant::now() + Duration::from_secs(45);
@@ -161,8 +121,7 @@ async fn chromium_reports_become_the_inventory() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let _ = browser.kill();
-    let _ = browser.wait();
+    drop(browser);
 
     let mut urls: Vec<String> = scripts["scripts"]
         .as_array()

@@ -8,7 +8,6 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,10 +69,6 @@ async fn tls_front(acceptor: tokio_rustls::TlsAcceptor, backend: SocketAddr) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_reporting_api_batches_and_hashes_become_the_inventory() {
-    let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("Chromium is required; scripts/test installs Debian's chromium");
     let acceptor = tls_acceptor();
 
     // The page server (plain HTTP behind its own TLS front).
@@ -99,17 +94,13 @@ async fn chromium_reporting_api_batches_and_hashes_become_the_inventory() {
     );
     let server = spawn(dir.path(), rampart_port, &config);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["csp", "header", "--site", "shop", "--config"])
-        .arg(&server.config)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
+    let headers = csp_header(&server.config, "shop");
     let header_value = |name: &str| {
-        stdout
-            .lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
-            .unwrap_or_else(|| panic!("{name} missing: {stdout}"))
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("{name} missing: {headers:?}"))
     };
     let csp = header_value("Content-Security-Policy-Report-Only");
     let endpoints = header_value("Reporting-Endpoints");
@@ -172,29 +163,10 @@ async fn chromium_reporting_api_batches_and_hashes_become_the_inventory() {
         );
     tokio::spawn(async move { axum::serve(page_listener, app).await.unwrap() });
 
-    let profile = tempfile::tempdir().unwrap();
-    let mut browser = Command::new(chromium)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-            "--ignore-certificate-errors",
-            "--short-reporting-delay",
-            "--remote-debugging-port=0",
-            "--host-resolver-rules=MAP *.test 127.0.0.1",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("https://shop.test:{page_port}/"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let browser = Browser::open(
+        &format!("https://shop.test:{page_port}/"),
+        &["--ignore-certificate-errors", "--short-reporting-delay"],
+    );
 
     let lib_url = format!("https://cdn-one.test:{page_port}/lib.js");
     let widget_url = format!("https://widgets.two.test:{page_port}/widget.js");
@@ -212,8 +184,7 @@ async fn chromium_reporting_api_batches_and_hashes_become_the_inventory() {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    let _ = browser.kill();
-    let _ = browser.wait();
+    drop(browser);
 
     let list = scripts["scripts"].as_array().unwrap();
     let find = |url: &str| {

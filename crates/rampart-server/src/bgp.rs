@@ -16,8 +16,9 @@ pub const BGP_SITE: &str = "bgp";
 /// RIPE's public RIS Live endpoint, used when `ris_live_url` is not set.
 pub const DEFAULT_RIS_LIVE_URL: &str = "wss://ris-live.ripe.net/v1/ws/?client=rampart";
 
-/// Builds the monitor from `[bgp]`; files are relative to the working directory.
-pub(crate) fn monitor(bgp: &BgpConfig) -> anyhow::Result<Monitor> {
+/// The prefixes `[bgp]` monitors: `[[bgp.prefixes]]` plus `prefixes_file` (relative to `dir`).
+/// Shared by `serve` and `rampart bgp replay|watch --config`.
+pub fn monitored_prefixes(bgp: &BgpConfig, dir: &Path) -> anyhow::Result<Vec<Monitored>> {
     let mut monitored = Vec::new();
     for (i, p) in bgp.prefixes.iter().enumerate() {
         let prefix: ipnet::IpNet = p.prefix.parse().map_err(|_| {
@@ -32,8 +33,14 @@ pub(crate) fn monitor(bgp: &BgpConfig) -> anyhow::Result<Monitor> {
         });
     }
     if let Some(file) = &bgp.prefixes_file {
-        monitored.extend(rampart_bgp::load_prefixes_yml(Path::new(file))?.0);
+        monitored.extend(rampart_bgp::load_prefixes_yml(&dir.join(file))?.0);
     }
+    Ok(monitored)
+}
+
+/// Builds the monitor from `[bgp]`; files are relative to the working directory.
+pub(crate) fn monitor(bgp: &BgpConfig) -> anyhow::Result<Monitor> {
+    let monitored = monitored_prefixes(bgp, Path::new("."))?;
     let mut monitor = Monitor::new(monitored, bgp.min_peers as usize);
     if let Some(file) = &bgp.vrps {
         monitor = monitor.with_vrps(Vrps::load(Path::new(file))?);

@@ -10,7 +10,7 @@
 mod alerts;
 mod api;
 mod app;
-mod bgp;
+pub mod bgp;
 pub mod config;
 mod dashboard;
 mod fetcher;

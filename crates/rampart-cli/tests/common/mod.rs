@@ -81,3 +81,74 @@ impl Drop for Rampart {
         let _ = self.child.wait();
     }
 }
+
+/// Prints the monitoring headers for `site` with the real CLI: `(name, value)` pairs.
+pub fn csp_header(config: &std::path::Path, site: &str) -> Vec<(String, String)> {
+    let out = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["csp", "header", "--site", site, "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+/// Headless Debian Chromium on `url`, with `*.test` mapped to loopback and the background
+/// networking that this closed machine would refuse turned off. Killed on drop.
+pub struct Browser {
+    child: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    pub fn open(url: &str, extra: &[&str]) -> Browser {
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists())
+            .expect("Chromium is required for this test; scripts/test installs Debian's chromium");
+        let profile = tempfile::tempdir().unwrap();
+        let child = Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--remote-debugging-port=0",
+                "--host-resolver-rules=MAP *.test 127.0.0.1",
+            ])
+            .args(extra)
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(url)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Browser {
+            child,
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
