@@ -17,6 +17,7 @@ mod prefixes;
 mod replay;
 mod rislive;
 mod rpki;
+mod rtr;
 
 pub use asrel::{AsRel, Link};
 pub use elem::{Elem, ElemKind};
@@ -28,3 +29,4 @@ pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml
 pub use replay::{BASELINE_SECS, Baseline, ReplayInput, ReplayStats, replay};
 pub use rislive::{RisLiveStats, parse_ris_live_line, read_ris_live};
 pub use rpki::{RpkiState, VrpError, Vrps};
+pub use rtr::{DEFAULT_RTR_TIMEOUT, fetch_vrps};

@@ -60,6 +60,15 @@ fn asn(v: &Value) -> Option<u32> {
     }
 }
 
+impl std::fmt::Debug for Vrps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vrps")
+            .field("count", &self.count)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
 impl Vrps {
     /// Parses any of the supported JSON shapes; `origin` names the file in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Self, VrpError> {

@@ -21,6 +21,7 @@ struct FromConfig {
     min_peers: Option<usize>,
     vrps: Option<PathBuf>,
     as_rel: Option<PathBuf>,
+    rtr: Option<String>,
     ris_live_url: Option<String>,
 }
 
@@ -32,6 +33,7 @@ fn build_monitor(
     min_peers: Option<usize>,
     vrps: Option<&PathBuf>,
     as_rel: Option<&PathBuf>,
+    rtr: Option<&String>,
 ) -> Result<Monitor, Failure> {
     let mut monitored = config.monitored.clone();
     if let Some(path) = prefixes {
@@ -47,7 +49,17 @@ fn build_monitor(
     }
     let min_peers = min_peers.or(config.min_peers).unwrap_or(DEFAULT_MIN_PEERS);
     let mut monitor = Monitor::new(monitored, min_peers);
-    if let Some(path) = vrps.or(config.vrps.as_ref()) {
+    if let Some(addr) = rtr.or(config.rtr.as_ref()).filter(|_| vrps.is_none()) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let vrps = runtime.block_on(rampart_bgp::fetch_vrps(
+            addr,
+            rampart_bgp::DEFAULT_RTR_TIMEOUT,
+        ))?;
+        eprintln!("RTR {addr}: {} VRPs", vrps.len());
+        monitor = monitor.with_vrps(vrps);
+    } else if let Some(path) = vrps.or(config.vrps.as_ref()) {
         let vrps = Vrps::load(path).map_err(|e| Failure::Run(e.into()))?;
         eprintln!(
             "{}: {} VRPs ({} entries skipped)",
@@ -89,6 +101,7 @@ fn from_config(path: &Path) -> Result<FromConfig, Failure> {
         min_peers: Some(bgp.min_peers as usize),
         vrps: bgp.vrps.as_ref().map(|f| dir.join(f)),
         as_rel: bgp.as_rel.as_ref().map(|f| dir.join(f)),
+        rtr: bgp.rtr.clone(),
         ris_live_url: bgp.ris_live_url.clone(),
     })
 }
@@ -109,6 +122,7 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
         args.min_peers,
         args.vrps.as_ref(),
         args.as_rel.as_ref(),
+        args.rtr.as_ref(),
     )?;
     let input = ReplayInput {
         ribs: args.rib.clone(),
@@ -166,6 +180,7 @@ pub fn watch(args: &crate::cli::WatchArgs) -> Result<(), Failure> {
         args.min_peers,
         args.vrps.as_ref(),
         args.as_rel.as_ref(),
+        args.rtr.as_ref(),
     )?;
     let url = args
         .ris_live_url

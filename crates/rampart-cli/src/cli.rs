@@ -86,6 +86,9 @@ pub struct ReplayArgs {
     /// CAIDA AS relationships (serial-1/serial-2).
     #[arg(long = "as-rel", value_name = "FILE")]
     pub as_rel: Option<PathBuf>,
+    /// RTR server (host:port) of a local validator, instead of --vrps.
+    #[arg(long, value_name = "ADDR", conflicts_with = "vrps")]
+    pub rtr: Option<String>,
     /// Distinct peer ASNs that must see an event before it opens.
     #[arg(long = "min-peers", value_name = "N")]
     pub min_peers: Option<usize>,
@@ -142,6 +145,9 @@ pub struct WatchArgs {
     /// CAIDA AS relationships.
     #[arg(long = "as-rel", value_name = "FILE")]
     pub as_rel: Option<PathBuf>,
+    /// RTR server (host:port) of a local validator, instead of --vrps.
+    #[arg(long, value_name = "ADDR", conflicts_with = "vrps")]
+    pub rtr: Option<String>,
     /// Distinct peer ASNs that must see an event before it opens.
     #[arg(long = "min-peers", value_name = "N")]
     pub min_peers: Option<usize>,

@@ -97,7 +97,20 @@ pub(crate) fn spawn(
         .ris_live_url
         .clone()
         .unwrap_or_else(|| DEFAULT_RIS_LIVE_URL.to_string());
+    let rtr = bgp.rtr.clone();
     Ok(tokio::spawn(async move {
+        if let Some(addr) = rtr {
+            // VRPs from the local validator; without them rpki_invalid stays off, loudly.
+            match rampart_bgp::fetch_vrps(&addr, rampart_bgp::DEFAULT_RTR_TIMEOUT).await {
+                Ok(vrps) => {
+                    tracing::info!(%addr, vrps = vrps.len(), "VRPs loaded over RTR");
+                    monitor = monitor.with_vrps(vrps);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot load VRPs over RTR; RPKI validation is off")
+                }
+            }
+        }
         let (events_tx, mut events_rx) = mpsc::unbounded_channel::<Event>();
         let writer = {
             let store = store.clone();
