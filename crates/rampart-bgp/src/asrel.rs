@@ -73,6 +73,68 @@ impl AsRel {
         self.links.get(&(from, to)).copied()
     }
 
+    /// Adds ASPA objects: each customer's authorized providers are authoritative, so they replace
+    /// inferred relationships for those pairs (customer → provider is up, provider → customer
+    /// is down). Returns how many customer entries were read.
+    pub fn add_aspa(&mut self, aspas: &[(u32, Vec<u32>)]) -> usize {
+        for (customer, providers) in aspas {
+            for p in providers {
+                self.links.insert((*customer, *p), Link::Up);
+                self.links.insert((*p, *customer), Link::Down);
+            }
+        }
+        aspas.len()
+    }
+
+    /// Reads ASPA objects from a JSON file (none if it has no ASPA section).
+    pub fn load_aspa(path: &std::path::Path) -> std::io::Result<Vec<(u32, Vec<u32>)>> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Self::aspa_from_json(&text).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
+        })
+    }
+
+    /// ASPA objects from rpki-client or Routinator JSON: `"aspas": [{"customer_asid",
+    /// "providers"}]` (current) or `"provider_authorizations": {"ipv4": […], "ipv6": […]}`
+    /// (older rpki-client). Providers may be numbers or `"AS123"` strings.
+    pub fn aspa_from_json(text: &str) -> Result<Vec<(u32, Vec<u32>)>, String> {
+        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let asn = |v: &serde_json::Value| match v {
+            serde_json::Value::Number(n) => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+            serde_json::Value::String(s) => s.trim_start_matches("AS").parse().ok(),
+            _ => None,
+        };
+        let mut lists: Vec<&serde_json::Value> = Vec::new();
+        if let Some(a) = doc.get("aspas") {
+            lists.push(a);
+        }
+        if let Some(pa) = doc.get("provider_authorizations") {
+            lists.extend(["ipv4", "ipv6"].iter().filter_map(|k| pa.get(*k)));
+        }
+        let mut out: std::collections::BTreeMap<u32, std::collections::BTreeSet<u32>> =
+            Default::default();
+        for list in lists {
+            for entry in list.as_array().into_iter().flatten() {
+                let customer = entry
+                    .get("customer_asid")
+                    .or_else(|| entry.get("customer"))
+                    .and_then(asn);
+                let providers = entry.get("providers").and_then(|p| p.as_array());
+                if let (Some(c), Some(ps)) = (customer, providers) {
+                    out.entry(c).or_default().extend(ps.iter().filter_map(asn));
+                }
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(c, ps)| (c, ps.into_iter().collect()))
+            .collect())
+    }
+
     pub fn len(&self) -> usize {
         self.links.len() / 2
     }
@@ -133,5 +195,25 @@ mod tests {
         );
         // Unknown links are not judged.
         assert_eq!(rel.leaker(&[65000, 64999, 13335]), None);
+    }
+
+    #[test]
+    fn aspa_objects_settle_relationships() {
+        let aspas = AsRel::aspa_from_json(
+            r#"{"provider_authorizations":{"ipv4":[{"customer_asid":64500,"providers":[64501,64502]}],
+                "ipv6":[{"customer_asid":64500,"providers":[64503]}]},
+                "aspas":[{"customer_asid":64510,"providers":["AS64500"]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            aspas,
+            vec![(64500, vec![64501, 64502, 64503]), (64510, vec![64500])]
+        );
+        let mut rel = AsRel::default();
+        assert_eq!(rel.add_aspa(&aspas), 2);
+        // 64510 → its provider 64500 → 64500's provider 64501: up, up — valley-free.
+        assert_eq!(rel.leaker(&[64501, 64500, 64510]), None);
+        // 64500 learned from its provider 64502 and passed it to its provider 64501: a leak.
+        assert_eq!(rel.leaker(&[64501, 64500, 64502]), Some(64500));
     }
 }

@@ -179,6 +179,16 @@ impl Monitor {
         self
     }
 
+    /// Adds ASPA objects to the relationships used for `route_leak` (enabling it if needed).
+    pub fn with_aspa(mut self, aspas: &[(u32, Vec<u32>)]) -> Self {
+        if !aspas.is_empty() {
+            self.as_rel
+                .get_or_insert_with(Default::default)
+                .add_aspa(aspas);
+        }
+        self
+    }
+
     /// Enables `route_leak` (valley-free check).
     pub fn with_as_rel(mut self, as_rel: crate::asrel::AsRel) -> Self {
         self.as_rel = Some(as_rel);

@@ -315,3 +315,39 @@ fn verizon_dqe_route_leak_2019() {
         vec![3333, 701, 396531, 33154, 3356, 13335]
     );
 }
+
+#[test]
+fn aspa_from_rpki_client_json_names_a_leaker_without_caida_data() {
+    let aspas =
+        rampart_bgp::AsRel::load_aspa(&data("stayrtr_test.rpki-client.2023-07-27.json")).unwrap();
+    let as15562 = aspas
+        .iter()
+        .find(|(c, _)| *c == 15562)
+        .expect("ASPA of AS15562");
+    assert_eq!(as15562.1, vec![2914, 8283, 51088, 206238]);
+    let monitored = vec![Monitored {
+        prefix: "203.0.113.0/24".parse().unwrap(),
+        origins: vec![64511],
+        description: String::new(),
+        ignore_more_specifics: false,
+        group: "default".into(),
+    }];
+    let mut monitor = Monitor::new(monitored, 1).with_aspa(&aspas);
+    // AS15562 learned the route from its provider 8283 and passed it to its provider 2914.
+    let elem = rampart_bgp::Elem {
+        time: 1_700_000_000.0,
+        peer_ip: "192.0.2.1".parse().unwrap(),
+        peer_asn: 3333,
+        prefix: "203.0.113.0/24".parse().unwrap(),
+        kind: rampart_bgp::ElemKind::Announce {
+            path: vec![3333, 2914, 15562, 8283, 64511],
+            origin: Some(64511),
+        },
+    };
+    let events = monitor.process(&elem);
+    let leak = events
+        .iter()
+        .find(|e| e.kind == rampart_bgp::EventKind::RouteLeak)
+        .expect("a route leak");
+    assert_eq!(leak.leaker, Some(15562));
+}

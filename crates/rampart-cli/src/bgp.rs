@@ -49,6 +49,7 @@ fn build_monitor(
     }
     let min_peers = min_peers.or(config.min_peers).unwrap_or(DEFAULT_MIN_PEERS);
     let mut monitor = Monitor::new(monitored, min_peers);
+    let mut aspa = Vec::new();
     if let Some(addr) = rtr.or(config.rtr.as_ref()).filter(|_| vrps.is_none()) {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -68,6 +69,12 @@ fn build_monitor(
             vrps.skipped
         );
         monitor = monitor.with_vrps(vrps);
+        // rpki-client and Routinator put ASPA objects in the same JSON.
+        let aspas = AsRel::load_aspa(path)?;
+        if !aspas.is_empty() {
+            eprintln!("{}: {} ASPA objects", path.display(), aspas.len());
+        }
+        aspa = aspas;
     }
     if let Some(path) = as_rel.or(config.as_rel.as_ref()) {
         let rel = AsRel::load(path)?;
@@ -79,6 +86,8 @@ fn build_monitor(
         );
         monitor = monitor.with_as_rel(rel);
     }
+    // ASPA is authoritative where it exists: applied after the inferred relationships.
+    let monitor = monitor.with_aspa(&aspa);
     Ok(monitor)
 }
 

@@ -42,12 +42,15 @@ pub fn monitored_prefixes(bgp: &BgpConfig, dir: &Path) -> anyhow::Result<Vec<Mon
 pub(crate) fn monitor(bgp: &BgpConfig) -> anyhow::Result<Monitor> {
     let monitored = monitored_prefixes(bgp, Path::new("."))?;
     let mut monitor = Monitor::new(monitored, bgp.min_peers as usize);
+    let mut aspa = Vec::new();
     if let Some(file) = &bgp.vrps {
         monitor = monitor.with_vrps(Vrps::load(Path::new(file))?);
+        aspa = AsRel::load_aspa(Path::new(file))?; // rpki-client/Routinator JSON carries ASPA too
     }
     if let Some(file) = &bgp.as_rel {
         monitor = monitor.with_as_rel(AsRel::load(Path::new(file))?);
     }
+    let monitor = monitor.with_aspa(&aspa);
     Ok(monitor)
 }
 
