@@ -26,7 +26,7 @@ pub use live::{LiveEvent, LiveStats, subscribe_message, watch};
 pub use monitor::{Event, EventKind, Monitor};
 pub use mrt::{MrtStats, read_mrt, read_mrt_bytes, read_mrt_filtered};
 pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml};
-pub use replay::{BASELINE_SECS, Baseline, ReplayInput, ReplayStats, replay};
+pub use replay::{BASELINE_SECS, Baseline, ReplayInput, ReplayStats, replay, replay_with_progress};
 pub use rislive::{RisLiveStats, parse_ris_live_line, read_ris_live};
 pub use rpki::{RpkiState, VrpError, Vrps};
 pub use rtr::{DEFAULT_RTR_TIMEOUT, fetch_vrps};

@@ -62,7 +62,20 @@ impl Baseline {
 pub fn replay(
     input: &ReplayInput,
     monitor: &mut Monitor,
+    emit: impl FnMut(&Event),
+) -> std::io::Result<ReplayStats> {
+    replay_with_progress(input, monitor, emit, |_, _| {})
+}
+
+/// Elements read between two progress reports.
+const PROGRESS_EVERY: u64 = 16_384;
+
+/// [`replay`], reporting `(file, elements read so far)` as it goes (for progress bars).
+pub fn replay_with_progress(
+    input: &ReplayInput,
+    monitor: &mut Monitor,
     mut emit: impl FnMut(&Event),
+    mut progress: impl FnMut(&std::path::Path, u64),
 ) -> std::io::Result<ReplayStats> {
     let mut stats = ReplayStats::default();
     let keep = monitor.filter();
@@ -71,13 +84,25 @@ pub fn replay(
     let mut baseline = Baseline::new(!input.ribs.is_empty());
     for rib in &input.ribs {
         let mut relevant = 0;
-        let s = read_mrt_filtered(rib, &keep, |e| {
-            relevant += 1;
-            for ev in monitor.process(&e) {
-                stats.events += 1;
-                emit(&ev);
-            }
-        })
+        let mut n = 0u64;
+        progress(rib, 0);
+        let s = read_mrt_filtered(
+            rib,
+            |p: &ipnet::IpNet| {
+                n += 1;
+                if n.is_multiple_of(PROGRESS_EVERY) {
+                    progress(rib, n);
+                }
+                keep(p)
+            },
+            |e| {
+                relevant += 1;
+                for ev in monitor.process(&e) {
+                    stats.events += 1;
+                    emit(&ev);
+                }
+            },
+        )
         .map_err(named(rib))?;
         stats.relevant += relevant;
         stats.files.push((
@@ -95,14 +120,26 @@ pub fn replay(
     if input.updates.len() == 1 && input.ris_live.is_empty() {
         let path = &input.updates[0];
         let mut relevant = 0;
-        let s = read_mrt_filtered(path, &keep, |e| {
-            relevant += 1;
-            baseline.apply(monitor, e.time);
-            for ev in monitor.process(&e) {
-                stats.events += 1;
-                emit(&ev);
-            }
-        })
+        let mut n = 0u64;
+        progress(path, 0);
+        let s = read_mrt_filtered(
+            path,
+            |p: &ipnet::IpNet| {
+                n += 1;
+                if n.is_multiple_of(PROGRESS_EVERY) {
+                    progress(path, n);
+                }
+                keep(p)
+            },
+            |e| {
+                relevant += 1;
+                baseline.apply(monitor, e.time);
+                for ev in monitor.process(&e) {
+                    stats.events += 1;
+                    emit(&ev);
+                }
+            },
+        )
         .map_err(named(path))?;
         stats.relevant += relevant;
         stats.files.push((
@@ -115,7 +152,20 @@ pub fn replay(
     }
     let mut pending: Vec<Elem> = Vec::new();
     for path in &input.updates {
-        let s = read_mrt_filtered(path, &keep, |e| pending.push(e)).map_err(named(path))?;
+        let mut n = 0u64;
+        progress(path, 0);
+        let s = read_mrt_filtered(
+            path,
+            |p: &ipnet::IpNet| {
+                n += 1;
+                if n.is_multiple_of(PROGRESS_EVERY) {
+                    progress(path, n);
+                }
+                keep(p)
+            },
+            |e| pending.push(e),
+        )
+        .map_err(named(path))?;
         stats.files.push((
             path.display().to_string(),
             s.announcements,
@@ -124,6 +174,7 @@ pub fn replay(
         ));
     }
     for path in &input.ris_live {
+        progress(path, 0);
         let s = read_ris_live(path, |e| {
             if monitor.covering(&e.prefix).is_some() {
                 pending.push(e);

@@ -141,16 +141,39 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut write_error = None;
-    let stats = rampart_bgp::replay(&input, &mut monitor, |event| {
-        if write_error.is_none()
-            && let Err(e) = serde_json::to_writer(&mut out, event)
-                .map_err(std::io::Error::from)
-                .and_then(|()| out.write_all(b"\n"))
-        {
-            write_error = Some(e);
+    // A progress bar on a terminal; nothing when stdout goes to a file or a pipe (SPEC §1).
+    let bar = std::io::IsTerminal::is_terminal(&std::io::stdout()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let progress = |file: &Path, read: u64| {
+        if let Some(bar) = &bar {
+            bar.set_message(format!("{} · {read} elements", file.display()));
         }
-    })
+    };
+    let stats = rampart_bgp::replay_with_progress(
+        &input,
+        &mut monitor,
+        |event| {
+            if write_error.is_none()
+                && let Err(e) = serde_json::to_writer(&mut out, event)
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+            {
+                write_error = Some(e);
+            }
+        },
+        progress,
+    )
     .context("reading the archives")?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if let Some(e) = write_error {
         return Err(e.into());
     }
