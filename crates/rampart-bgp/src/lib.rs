@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod asrel;
+mod detectors;
 mod elem;
 mod generate;
 mod live;

@@ -120,12 +120,6 @@ fn rfc3339(t: f64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// The AS before the origin, prepends skipped.
-fn upstream_of(path: &[u32], origin: Option<u32>) -> Option<u32> {
-    let o = origin?;
-    path.iter().rev().find(|a| **a != o).copied()
-}
-
 fn distinct_asns(peers: &HashMap<IpAddr, u32>) -> usize {
     let mut asns: Vec<u32> = peers.values().copied().collect();
     asns.sort_unstable();
@@ -269,56 +263,34 @@ impl Monitor {
 
     /// Every event key an announcement belongs to (one route can be a hijack and a leak).
     fn classify(&self, m: usize, prefix: &IpNet, origin: Option<u32>, path: &[u32]) -> Vec<Key> {
-        let mon = &self.monitored[m];
-        let expected = origin.is_some_and(|o| mon.origins.contains(&o));
-        let mut keys = Vec::new();
-        let key = |kind, leaker| Key {
-            kind,
-            prefix: *prefix,
+        use crate::detectors::*;
+        let a = Announcement {
+            prefix,
             origin,
-            leaker,
-            upstream: None,
+            path,
+            monitored: &self.monitored[m],
         };
-        if *prefix == mon.prefix {
-            if !expected {
-                keys.push(key(EventKind::OriginHijack, None));
-            }
-        } else if !expected {
-            keys.push(key(EventKind::SubprefixHijack, None));
-        } else if !mon.ignore_more_specifics {
-            keys.push(key(EventKind::MoreSpecific, None));
-        }
-        // CAIDA infers relationships from IPv4 paths; IPv6 policies differ (large networks give
-        // their IPv6 peers transit), and judging IPv6 paths by them floods false leaks.
-        let judge_leaks = prefix.addr().is_ipv4();
-        if let Some(leaker) = self
-            .as_rel
-            .as_ref()
-            .filter(|_| judge_leaks)
-            .and_then(|r| r.leaker(path))
-        {
-            keys.push(key(EventKind::RouteLeak, Some(leaker)));
-        }
-        if self
-            .vrps
-            .as_ref()
-            .is_some_and(|v| v.validate(prefix, origin) == crate::rpki::RpkiState::Invalid)
-        {
-            keys.push(key(EventKind::RpkiInvalid, None));
-        }
-        if expected
-            && !self.baseline
-            && let Some(up) = upstream_of(path, origin).filter(|u| !self.upstreams[m].contains(u))
-        {
-            keys.push(Key {
-                kind: EventKind::NewUpstream,
+        let findings = [
+            origin_hijack::check(&a),
+            subprefix_hijack::check(&a),
+            more_specific::check(&a),
+            self.as_rel.as_ref().and_then(|r| route_leak::check(&a, r)),
+            self.vrps.as_ref().and_then(|v| rpki_invalid::check(&a, v)),
+            (!self.baseline)
+                .then(|| new_upstream::check(&a, &self.upstreams[m]))
+                .flatten(),
+        ];
+        findings
+            .into_iter()
+            .flatten()
+            .map(|f| Key {
+                kind: f.kind,
                 prefix: *prefix,
                 origin,
-                leaker: None,
-                upstream: Some(up),
-            });
-        }
-        keys
+                leaker: f.leaker,
+                upstream: f.upstream,
+            })
+            .collect()
     }
 
     /// Applies one element; returns the events it opens or resolves, in a deterministic order.
@@ -342,7 +314,7 @@ impl Monitor {
             ElemKind::Announce { path, origin } => {
                 if self.baseline
                     && origin.is_some_and(|o| self.monitored[m].origins.contains(&o))
-                    && let Some(up) = upstream_of(path, *origin)
+                    && let Some(up) = crate::detectors::new_upstream::upstream_of(path, *origin)
                 {
                     self.upstreams[m].insert(up);
                 }
