@@ -29,6 +29,9 @@ pub enum EventKind {
     RpkiInvalid,
     /// An expected origin reached through an upstream (the AS before it) not seen in the baseline.
     NewUpstream,
+    /// A prefix outside the monitored list originated by an AS of `options.monitorASns`
+    /// (BGPalerter's "newprefix"/AS monitor).
+    NewPrefix,
 }
 
 /// One line of `rampart bgp replay` (SPEC §5).
@@ -65,7 +68,8 @@ struct Key {
 }
 
 struct State {
-    monitored: usize,
+    /// The monitored prefix it concerns; `None` for `new_prefix` (outside the list).
+    monitored: Option<usize>,
     /// Peers (by address) carrying it now, with their ASN. A short list: a full table has a few
     /// hundred thousand of these, and a map per event costs several times more memory.
     carriers: Vec<(IpAddr, u32)>,
@@ -107,6 +111,8 @@ pub struct Monitor {
     /// While true, observations build the baseline (upstreams) instead of raising new_upstream.
     baseline: bool,
     upstreams: Vec<std::collections::HashSet<u32>>,
+    /// `options.monitorASns`: their announcements outside the list raise `new_prefix`.
+    monitor_asns: std::collections::HashSet<u32>,
 }
 
 /// Default data-time a visibility loss must persist before it opens. Routers withdraw and
@@ -159,7 +165,14 @@ impl Monitor {
             as_rel: None,
             baseline: false,
             upstreams: vec![std::collections::HashSet::new(); n],
+            monitor_asns: Default::default(),
         }
+    }
+
+    /// Watches these ASes for prefixes outside the list (`new_prefix`).
+    pub fn with_monitored_asns(mut self, asns: &[u32]) -> Self {
+        self.monitor_asns.extend(asns);
+        self
     }
 
     /// Baseline mode: upstreams seen now are the known ones; `new_upstream` fires only outside it.
@@ -223,11 +236,17 @@ impl Monitor {
 
     /// A cheap, independent copy of the monitored-prefix lookup, for filtering input while the
     /// monitor itself is borrowed.
-    pub fn filter(&self) -> impl Fn(&IpNet) -> bool + use<> {
+    pub fn filter(&self) -> impl Fn(&IpNet, Option<u32>) -> bool + use<> {
         let (v4, v6) = (self.v4.clone(), self.v6.clone());
-        move |prefix: &IpNet| match prefix {
-            IpNet::V4(p) => v4.get_lpm(p).is_some(),
-            IpNet::V6(p) => v6.get_lpm(p).is_some(),
+        let asns = self.monitor_asns.clone();
+        move |prefix: &IpNet, origin: Option<u32>| {
+            let covered = match prefix {
+                IpNet::V4(p) => v4.get_lpm(p).is_some(),
+                IpNet::V6(p) => v6.get_lpm(p).is_some(),
+            };
+            // With monitored ASes, their announcements anywhere count, and so does any
+            // withdrawal (it may end one of them).
+            covered || (!asns.is_empty() && origin.is_none_or(|o| asns.contains(&o)))
         }
     }
 
@@ -240,14 +259,20 @@ impl Monitor {
     }
 
     fn event(&self, key: &Key, state: &State, what: &'static str, now: f64, peers: usize) -> Event {
-        let m = &self.monitored[state.monitored];
+        let (monitored_prefix, expected_origins) = match state.monitored {
+            Some(i) => (
+                self.monitored[i].prefix.to_string(),
+                self.monitored[i].origins.clone(),
+            ),
+            None => (key.prefix.to_string(), Vec::new()),
+        };
         Event {
             event: what,
             kind: key.kind,
             prefix: key.prefix.to_string(),
-            monitored_prefix: m.prefix.to_string(),
+            monitored_prefix,
             origin: key.origin,
-            expected_origins: m.origins.clone(),
+            expected_origins,
             as_path: state.path.to_vec(),
             peers,
             first_seen: rfc3339(state.first_seen),
@@ -300,6 +325,7 @@ impl Monitor {
             self.tick(e.time, &mut out);
         }
         let Some(m) = self.covering(&e.prefix) else {
+            self.unlisted(e, &mut out);
             return out;
         };
         let exact = e.prefix == self.monitored[m].prefix;
@@ -328,7 +354,7 @@ impl Monitor {
                     }
                 }
                 for key in keys {
-                    self.join(key, m, e, path, &mut out);
+                    self.join(key, Some(m), e, path, &mut out);
                 }
             }
             ElemKind::Withdraw => {
@@ -342,7 +368,36 @@ impl Monitor {
         out
     }
 
-    fn join(&mut self, key: Key, m: usize, e: &Elem, path: &[u32], out: &mut Vec<Event>) {
+    /// A prefix outside the list: only monitored ASes' announcements matter (`new_prefix`).
+    fn unlisted(&mut self, e: &Elem, out: &mut Vec<Event>) {
+        if self.monitor_asns.is_empty() {
+            return;
+        }
+        if let Some(old) = self.routes.remove(&(e.prefix, e.peer_ip)) {
+            for key in old.keys {
+                self.leave(key, e, out);
+            }
+        }
+        if let ElemKind::Announce {
+            path,
+            origin: Some(o),
+        } = &e.kind
+            && self.monitor_asns.contains(o)
+        {
+            let key = Key {
+                kind: EventKind::NewPrefix,
+                prefix: e.prefix,
+                origin: Some(*o),
+                leaker: None,
+                upstream: None,
+            };
+            self.routes
+                .insert((e.prefix, e.peer_ip), Route { keys: vec![key] });
+            self.join(key, None, e, path, out);
+        }
+    }
+
+    fn join(&mut self, key: Key, m: Option<usize>, e: &Elem, path: &[u32], out: &mut Vec<Event>) {
         let min = self.min_peers;
         let state = self.events.entry(key).or_insert_with(|| State {
             monitored: m,

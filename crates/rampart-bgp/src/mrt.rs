@@ -51,14 +51,14 @@ fn flatten(path: &bgpkit_parser::models::AsPath) -> Vec<u32> {
 
 /// Reads every route element of an MRT file, calling `each` in file order.
 pub fn read_mrt(path: &Path, each: impl FnMut(Elem)) -> std::io::Result<MrtStats> {
-    read_mrt_filtered(path, |_| true, each)
+    read_mrt_filtered(path, |_, _| true, each)
 }
 
 /// Like [`read_mrt`], but builds (and passes on) only elements whose prefix `keep` accepts:
 /// converting paths of prefixes nobody monitors is most of the cost of a replay.
 pub fn read_mrt_filtered(
     path: &Path,
-    keep: impl FnMut(&ipnet::IpNet) -> bool,
+    keep: impl FnMut(&ipnet::IpNet, Option<u32>) -> bool,
     each: impl FnMut(Elem),
 ) -> std::io::Result<MrtStats> {
     Ok(read_mrt_from(open(path)?, keep, each))
@@ -66,12 +66,12 @@ pub fn read_mrt_filtered(
 
 /// Reads MRT records from memory (uncompressed), e.g. for fuzzing.
 pub fn read_mrt_bytes(bytes: &[u8], each: impl FnMut(Elem)) -> MrtStats {
-    read_mrt_from(bytes, |_| true, each)
+    read_mrt_from(bytes, |_, _| true, each)
 }
 
 fn read_mrt_from(
     reader: impl Read,
-    mut keep: impl FnMut(&ipnet::IpNet) -> bool,
+    mut keep: impl FnMut(&ipnet::IpNet, Option<u32>) -> bool,
     mut each: impl FnMut(Elem),
 ) -> MrtStats {
     let parser = BgpkitParser::from_reader(reader);
@@ -98,7 +98,15 @@ fn read_mrt_from(
         } else {
             stats.withdrawals += 1;
         }
-        if !keep(&e.prefix.prefix) {
+        let origin = if announce {
+            e.as_path
+                .as_ref()
+                .and_then(|p| p.get_origin_opt())
+                .map(|a| a.to_u32())
+        } else {
+            None
+        };
+        if !keep(&e.prefix.prefix, origin) {
             continue;
         }
         let kind = if announce {

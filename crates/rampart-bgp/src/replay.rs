@@ -88,12 +88,12 @@ pub fn replay_with_progress(
         progress(rib, 0);
         let s = read_mrt_filtered(
             rib,
-            |p: &ipnet::IpNet| {
+            |p: &ipnet::IpNet, o: Option<u32>| {
                 n += 1;
                 if n.is_multiple_of(PROGRESS_EVERY) {
                     progress(rib, n);
                 }
-                keep(p)
+                keep(p, o)
             },
             |e| {
                 relevant += 1;
@@ -124,12 +124,12 @@ pub fn replay_with_progress(
         progress(path, 0);
         let s = read_mrt_filtered(
             path,
-            |p: &ipnet::IpNet| {
+            |p: &ipnet::IpNet, o: Option<u32>| {
                 n += 1;
                 if n.is_multiple_of(PROGRESS_EVERY) {
                     progress(path, n);
                 }
-                keep(p)
+                keep(p, o)
             },
             |e| {
                 relevant += 1;
@@ -156,12 +156,12 @@ pub fn replay_with_progress(
         progress(path, 0);
         let s = read_mrt_filtered(
             path,
-            |p: &ipnet::IpNet| {
+            |p: &ipnet::IpNet, o: Option<u32>| {
                 n += 1;
                 if n.is_multiple_of(PROGRESS_EVERY) {
                     progress(path, n);
                 }
-                keep(p)
+                keep(p, o)
             },
             |e| pending.push(e),
         )
@@ -176,7 +176,11 @@ pub fn replay_with_progress(
     for path in &input.ris_live {
         progress(path, 0);
         let s = read_ris_live(path, |e| {
-            if monitor.covering(&e.prefix).is_some() {
+            let origin = match &e.kind {
+                crate::elem::ElemKind::Announce { origin, .. } => *origin,
+                crate::elem::ElemKind::Withdraw => None,
+            };
+            if keep(&e.prefix, origin) {
                 pending.push(e);
             }
         })

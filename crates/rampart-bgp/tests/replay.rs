@@ -351,3 +351,28 @@ fn aspa_from_rpki_client_json_names_a_leaker_without_caida_data() {
         .expect("a route leak");
     assert_eq!(leak.leaker, Some(15562));
 }
+
+#[test]
+fn monitored_ases_announcing_unlisted_prefixes_raise_new_prefix() {
+    // BGPalerter's options.monitorASns: AS7004 is watched, its 200.12.26.0/24 is not listed.
+    let (monitored, asns) = rampart_bgp::parse_prefixes_yml(
+        "93.181.192.0/19:\n  asn: 13118\noptions:\n  monitorASns:\n    7004:\n      group: default\n",
+        "prefixes.yml",
+    )
+    .unwrap();
+    assert_eq!(asns, vec![7004]);
+    let mut monitor = Monitor::new(monitored, 3).with_monitored_asns(&asns);
+    let input = ReplayInput {
+        updates: vec![data("ris-rrc21.updates.20160811.1600.gz")],
+        ..Default::default()
+    };
+    let mut events = Vec::new();
+    replay(&input, &mut monitor, |e| events.push(e.clone())).unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, rampart_bgp::EventKind::NewPrefix);
+    assert_eq!(
+        (events[0].prefix.as_str(), events[0].origin),
+        ("200.12.26.0/24", Some(7004))
+    );
+    assert!(events[0].expected_origins.is_empty());
+}

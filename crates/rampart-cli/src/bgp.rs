@@ -18,6 +18,7 @@ const DEFAULT_MIN_PEERS: usize = 3;
 #[derive(Default)]
 struct FromConfig {
     monitored: Vec<Monitored>,
+    monitor_asns: Vec<u32>,
     min_peers: Option<usize>,
     vrps: Option<PathBuf>,
     as_rel: Option<PathBuf>,
@@ -36,10 +37,12 @@ fn build_monitor(
     rtr: Option<&String>,
 ) -> Result<Monitor, Failure> {
     let mut monitored = config.monitored.clone();
+    let mut monitor_asns = config.monitor_asns.clone();
     if let Some(path) = prefixes {
-        let (m, _) =
+        let (m, asns) =
             rampart_bgp::load_prefixes_yml(path).map_err(|e| Failure::Usage(e.to_string()))?;
         monitored.extend(m);
+        monitor_asns.extend(asns);
     }
     if monitored.is_empty() {
         return Err(Failure::Usage(
@@ -48,7 +51,7 @@ fn build_monitor(
         ));
     }
     let min_peers = min_peers.or(config.min_peers).unwrap_or(DEFAULT_MIN_PEERS);
-    let mut monitor = Monitor::new(monitored, min_peers);
+    let mut monitor = Monitor::new(monitored, min_peers).with_monitored_asns(&monitor_asns);
     let mut aspa = Vec::new();
     if let Some(addr) = rtr.or(config.rtr.as_ref()).filter(|_| vrps.is_none()) {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -103,9 +106,10 @@ fn from_config(path: &Path) -> Result<FromConfig, Failure> {
         return Ok(FromConfig::default());
     };
     let dir = path.parent().unwrap_or(Path::new("."));
-    let monitored = rampart_server::bgp::monitored_prefixes(&bgp, dir)
+    let (monitored, monitor_asns) = rampart_server::bgp::monitored_and_asns(&bgp, dir)
         .map_err(|e| Failure::Usage(format!("{origin}: {e:#}")))?;
     Ok(FromConfig {
+        monitor_asns,
         monitored,
         min_peers: Some(bgp.min_peers as usize),
         vrps: bgp.vrps.as_ref().map(|f| dir.join(f)),

@@ -19,6 +19,14 @@ pub const DEFAULT_RIS_LIVE_URL: &str = "wss://ris-live.ripe.net/v1/ws/?client=ra
 /// The prefixes `[bgp]` monitors: `[[bgp.prefixes]]` plus `prefixes_file` (relative to `dir`).
 /// Shared by `serve` and `rampart bgp replay|watch --config`.
 pub fn monitored_prefixes(bgp: &BgpConfig, dir: &Path) -> anyhow::Result<Vec<Monitored>> {
+    Ok(monitored_and_asns(bgp, dir)?.0)
+}
+
+/// [`monitored_prefixes`] plus the `options.monitorASns` of `prefixes_file`.
+pub fn monitored_and_asns(
+    bgp: &BgpConfig,
+    dir: &Path,
+) -> anyhow::Result<(Vec<Monitored>, Vec<u32>)> {
     let mut monitored = Vec::new();
     for (i, p) in bgp.prefixes.iter().enumerate() {
         let prefix: ipnet::IpNet = p.prefix.parse().map_err(|_| {
@@ -32,16 +40,19 @@ pub fn monitored_prefixes(bgp: &BgpConfig, dir: &Path) -> anyhow::Result<Vec<Mon
             group: "default".into(),
         });
     }
+    let mut asns = Vec::new();
     if let Some(file) = &bgp.prefixes_file {
-        monitored.extend(rampart_bgp::load_prefixes_yml(&dir.join(file))?.0);
+        let (more, monitor_asns) = rampart_bgp::load_prefixes_yml(&dir.join(file))?;
+        monitored.extend(more);
+        asns = monitor_asns;
     }
-    Ok(monitored)
+    Ok((monitored, asns))
 }
 
 /// Builds the monitor from `[bgp]`; files are relative to the working directory.
 pub(crate) fn monitor(bgp: &BgpConfig) -> anyhow::Result<Monitor> {
-    let monitored = monitored_prefixes(bgp, Path::new("."))?;
-    let mut monitor = Monitor::new(monitored, bgp.min_peers as usize);
+    let (monitored, asns) = monitored_and_asns(bgp, Path::new("."))?;
+    let mut monitor = Monitor::new(monitored, bgp.min_peers as usize).with_monitored_asns(&asns);
     let mut aspa = Vec::new();
     if let Some(file) = &bgp.vrps {
         monitor = monitor.with_vrps(Vrps::load(Path::new(file))?);
@@ -60,7 +71,10 @@ fn severity(kind: EventKind) -> &'static str {
         | EventKind::SubprefixHijack
         | EventKind::RouteLeak
         | EventKind::RpkiInvalid => "critical",
-        EventKind::VisibilityLoss | EventKind::NewUpstream | EventKind::MoreSpecific => "warning",
+        EventKind::VisibilityLoss
+        | EventKind::NewUpstream
+        | EventKind::MoreSpecific
+        | EventKind::NewPrefix => "warning",
     }
 }
 
