@@ -50,6 +50,15 @@ fn mrt_and_ris_live_counts_match_the_reference_tools() {
         count(&data("ris-rrc00.bview.20180919.0800.one-prefix-64k.gz")),
         (23, 0, 0)
     );
+    // TABLE_DUMP_V2 with ADD-PATH (RFC 8050 subtypes 8 and 10): 31 prefixes, two paths each.
+    assert_eq!(
+        count(&data("lab-bird.rib.ipv4_addpath.20160107.gz")),
+        (62, 0, 0)
+    );
+    assert_eq!(
+        count(&data("lab-bird.rib.ipv6_addpath.20160107.gz")),
+        (62, 0, 0)
+    );
 
     let s = read_ris_live(
         &data("derived_from_mrt.rrc06.20150401.0000.jsonl.gz"),
