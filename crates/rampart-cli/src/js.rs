@@ -64,6 +64,7 @@ fn print_analysis(out: &mut impl Write, path: &Path, a: &Analysis) -> io::Result
     writeln!(out, "  nodes         {}", a.nodes)?;
     writeln!(out, "  capabilities  {}", names(&a.capabilities))?;
     writeln!(out, "  domains       {}", names(&a.domains))?;
+    writeln!(out, "  flows         {}", names(&a.flows))?;
     if a.parse_error_count > 0 {
         writeln!(
             out,
@@ -140,6 +141,7 @@ fn print_diff(out: &mut impl Write, d: &Diff, old_src: &str, new_src: &str) -> i
     writeln!(out, "- capabilities  {}", names(&d.removed_capabilities))?;
     writeln!(out, "+ domains       {}", names(&d.added_domains))?;
     writeln!(out, "- domains       {}", names(&d.removed_domains))?;
+    writeln!(out, "+ flows         {}", names(&d.added_flows))?;
     for r in &d.added_regions {
         print_region(out, '+', r, new_src)?;
     }

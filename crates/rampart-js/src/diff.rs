@@ -38,6 +38,8 @@ pub struct Diff {
     pub removed_capabilities: BTreeSet<Capability>,
     pub added_domains: BTreeSet<String>,
     pub removed_domains: BTreeSet<String>,
+    /// Sensitive-read → network-sink flows the new version has and the old did not.
+    pub added_flows: BTreeSet<String>,
     /// Smallest regions of NEW with no structural match in OLD.
     pub added_regions: Vec<RegionChange>,
     /// Smallest regions of OLD with no structural match in NEW.
@@ -48,7 +50,9 @@ impl Diff {
     /// Whether the change adds a network sink, a sensitive read, dynamic code or a new domain:
     /// the changes that warrant a critical alert.
     pub fn is_dangerous(&self) -> bool {
-        !self.added_domains.is_empty() || self.added_capabilities.iter().any(|c| c.is_sensitive())
+        !self.added_domains.is_empty()
+            || !self.added_flows.is_empty()
+            || self.added_capabilities.iter().any(|c| c.is_sensitive())
     }
 }
 
@@ -162,6 +166,7 @@ pub fn diff(old: &Analysis, old_source: &str, new: &Analysis, new_source: &str) 
             .collect(),
         added_domains: new.domains.difference(&old.domains).cloned().collect(),
         removed_domains: old.domains.difference(&new.domains).cloned().collect(),
+        added_flows: new.flows.difference(&old.flows).cloned().collect(),
         added_regions,
         removed_regions,
     }

@@ -11,6 +11,7 @@
 mod capabilities;
 mod diff;
 mod domains;
+mod flows;
 mod html;
 mod normalize;
 mod sketch;
@@ -91,6 +92,8 @@ pub struct Analysis {
     pub capabilities: BTreeSet<Capability>,
     /// Registrable domains (eTLD+1) of URL-like string literals, including simple concatenations.
     pub domains: BTreeSet<String>,
+    /// Sensitive reads that reach network sinks (`read:form-fields -> network:xhr`).
+    pub flows: BTreeSet<String>,
     /// Parse errors (at most [`MAX_ERRORS_KEPT`]); non-empty means the structure is partial.
     pub parse_errors: Vec<String>,
     /// Total parse errors, including those not kept.
@@ -112,6 +115,7 @@ impl Analysis {
             nodes: 0,
             capabilities: BTreeSet::new(),
             domains: BTreeSet::new(),
+            flows: BTreeSet::new(),
             parse_errors: vec![why],
             parse_error_count: 1,
             shingles: Vec::new(),
@@ -184,6 +188,7 @@ pub(crate) fn analyze_on_this_stack(source: &str, allocator: &Allocator) -> Anal
     let stream = normalize::Stream::build(&semantic);
     let capabilities = capabilities::detect(&semantic);
     let domains = domains::collect(&semantic);
+    let flows = flows::detect(&semantic);
     let mut errors: Vec<String> = parsed
         .diagnostics
         .iter()
@@ -200,6 +205,7 @@ pub(crate) fn analyze_on_this_stack(source: &str, allocator: &Allocator) -> Anal
         nodes: stream.len(),
         capabilities,
         domains,
+        flows,
         parse_error_count: parsed.diagnostics.len().max(errors.len()),
         parse_errors: errors,
         shingles: sketch::shingles(&stream),

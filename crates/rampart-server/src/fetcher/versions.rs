@@ -26,6 +26,7 @@ pub(crate) fn analysis_json(a: &Analysis) -> Value {
     json!({
         "capabilities": a.capabilities,
         "domains": a.domains,
+        "flows": a.flows,
         "nodes": a.nodes,
         "parse_errors": a.parse_error_count,
     })
@@ -58,6 +59,7 @@ pub(crate) fn diff_json(d: &Diff, old_src: &str, new_src: &str) -> Value {
         "removed_capabilities": d.removed_capabilities,
         "added_domains": d.added_domains,
         "removed_domains": d.removed_domains,
+        "added_flows": d.added_flows,
         "added_regions": regions_json(&d.added_regions, new_src),
         "removed_regions": regions_json(&d.removed_regions, old_src),
     })
