@@ -59,3 +59,29 @@ fn input_over_the_limit_is_refused_with_a_diagnostic() {
     assert!(a.structural_hash.is_empty());
     assert!(a.parse_errors[0].contains("limit"), "{:?}", a.parse_errors);
 }
+
+/// Found by `cargo fuzz run js_fingerprint`: a mangled Bootstrap build on which oxc 0.146 trips
+/// a `debug_assert!` in its pure-comment bookkeeping (trivia_builder.rs). Release builds do not
+/// assert; with debug assertions the panic must stay inside the analysis worker and come back
+/// as a diagnostic — never take the caller (a server request, a fetcher task) down.
+#[test]
+fn an_oxc_debug_assertion_on_pure_comments_is_contained() {
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/regressions/oxc-pure-comment-debug-assert.js"
+    ))
+    .unwrap();
+    let src = String::from_utf8_lossy(&bytes);
+    let a = analyze(&src, &Options::default());
+    assert_eq!(a.bytes, src.len());
+    if cfg!(debug_assertions) {
+        assert!(
+            a.parse_errors.iter().any(|e| e.contains("panicked")),
+            "{:?}",
+            a.parse_errors
+        );
+    }
+    // The worker survives and analyzes the next script normally.
+    let next = analyze("var a = 1;", &Options::default());
+    assert!(next.parse_errors.is_empty() && next.nodes > 0);
+}
