@@ -7,7 +7,7 @@ use anyhow::Context;
 use rampart_bgp::{AsRel, Monitor, Monitored, ReplayInput, Vrps};
 use rampart_server::Config;
 
-use crate::cli::ReplayArgs;
+use crate::cli::{MonitorArgs, ReplayArgs};
 use crate::commands::Failure;
 
 /// Default distinct peer ASNs before an event opens (SPEC §2 `min_peers`).
@@ -119,17 +119,13 @@ fn from_config(path: &Path) -> Result<FromConfig, Failure> {
     })
 }
 
-pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
+/// The monitor the flags describe, and what the configuration file said.
+fn monitor_from_args(args: &MonitorArgs) -> Result<(Monitor, FromConfig), Failure> {
     let config = match &args.config {
         Some(path) => from_config(path)?,
         None => FromConfig::default(),
     };
-    if args.rib.is_empty() && args.updates.is_empty() && args.ris_live.is_empty() {
-        return Err(Failure::Usage(
-            "nothing to replay: give --rib, --updates or --ris-live".into(),
-        ));
-    }
-    let mut monitor = build_monitor(
+    let monitor = build_monitor(
         &config,
         args.prefixes.as_deref(),
         args.min_peers,
@@ -137,6 +133,16 @@ pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
         args.as_rel.as_ref(),
         args.rtr.as_ref(),
     )?;
+    Ok((monitor, config))
+}
+
+pub fn replay(args: &ReplayArgs) -> Result<(), Failure> {
+    if args.rib.is_empty() && args.updates.is_empty() && args.ris_live.is_empty() {
+        return Err(Failure::Usage(
+            "nothing to replay: give --rib, --updates or --ris-live".into(),
+        ));
+    }
+    let (mut monitor, _) = monitor_from_args(&args.monitor)?;
     let input = ReplayInput {
         ribs: args.rib.clone(),
         updates: args.updates.clone(),
@@ -206,32 +212,13 @@ pub fn generate(asns: &[u32], ribs: &[PathBuf]) -> Result<(), Failure> {
 }
 
 pub fn watch(args: &crate::cli::WatchArgs) -> Result<(), Failure> {
-    let config = match &args.config {
-        Some(path) => from_config(path)?,
-        None => FromConfig::default(),
-    };
-    let mut monitor = build_monitor(
-        &config,
-        args.prefixes.as_deref(),
-        args.min_peers,
-        args.vrps.as_ref(),
-        args.as_rel.as_ref(),
-        args.rtr.as_ref(),
-    )?;
+    let (mut monitor, config) = monitor_from_args(&args.monitor)?;
     let url = args
         .ris_live_url
         .clone()
         .or_else(|| config.ris_live_url.clone())
         .unwrap_or_else(|| rampart_server::bgp::DEFAULT_RIS_LIVE_URL.to_string());
-    let prefixes: Vec<ipnet::IpNet> = {
-        let mut p: Vec<ipnet::IpNet> = config.monitored.iter().map(|m| m.prefix).collect();
-        if let Some(path) = &args.prefixes {
-            let (m, _) =
-                rampart_bgp::load_prefixes_yml(path).map_err(|e| Failure::Usage(e.to_string()))?;
-            p.extend(m.iter().map(|m| m.prefix));
-        }
-        p
-    };
+    let prefixes = monitor.prefixes();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

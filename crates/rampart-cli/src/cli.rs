@@ -74,10 +74,18 @@ pub struct ReplayArgs {
     /// RIS Live `ris_message` JSON lines (.gz allowed); repeatable.
     #[arg(long = "ris-live", value_name = "FILE")]
     pub ris_live: Vec<PathBuf>,
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
+}
+
+/// What the route monitor watches and with which data; shared by `replay` and `watch`.
+#[derive(Args)]
+pub struct MonitorArgs {
     /// BGPalerter prefixes.yml.
     #[arg(long, value_name = "FILE")]
     pub prefixes: Option<PathBuf>,
-    /// rampart.toml whose [bgp] section adds prefixes and settings.
+    /// rampart.toml whose [bgp] section adds prefixes and settings (min_peers, vrps, rtr, as_rel,
+    /// ris_live_url).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// VRPs (rpki-client / Routinator / Cloudflare JSON).
@@ -130,25 +138,9 @@ pub enum CspCommand {
 
 #[derive(Args)]
 pub struct WatchArgs {
-    /// rampart.toml whose [bgp] section gives prefixes, min_peers, ris_live_url, vrps, as_rel.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
-    /// BGPalerter prefixes.yml.
-    #[arg(long, value_name = "FILE")]
-    pub prefixes: Option<PathBuf>,
+    #[command(flatten)]
+    pub monitor: MonitorArgs,
     /// RIS Live websocket URL (default: the config's, else RIPE's public endpoint).
     #[arg(long = "ris-live-url", value_name = "URL")]
     pub ris_live_url: Option<String>,
-    /// VRPs (rpki-client / Routinator / Cloudflare JSON).
-    #[arg(long, value_name = "FILE")]
-    pub vrps: Option<PathBuf>,
-    /// CAIDA AS relationships.
-    #[arg(long = "as-rel", value_name = "FILE")]
-    pub as_rel: Option<PathBuf>,
-    /// RTR server (host:port) of a local validator, instead of --vrps.
-    #[arg(long, value_name = "ADDR", conflicts_with = "vrps")]
-    pub rtr: Option<String>,
-    /// Distinct peer ASNs that must see an event before it opens.
-    #[arg(long = "min-peers", value_name = "N")]
-    pub min_peers: Option<usize>,
 }
