@@ -1,11 +1,11 @@
 //! `rampart js fingerprint|diff`: human output by default, `--json` for machines.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use std::io::{self, Write};
 
 use anyhow::Context;
-use rampart_js::{Analysis, Diff, Options, RegionChange, analyze};
+use rampart_js::{Analysis, Diff, Model, Options, RegionChange, analyze};
 use serde_json::json;
 
 use crate::commands::Failure;
@@ -72,6 +72,66 @@ fn print_analysis(out: &mut impl Write, path: &Path, a: &Analysis) -> io::Result
             a.parse_error_count,
             a.parse_errors.first().map_or("", String::as_str)
         )?;
+    }
+    Ok(())
+}
+
+/// Script text of a file; for `.html`/`.htm`, its inline `<script>` bodies joined (the
+/// markup itself is not JavaScript).
+pub fn read_script(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let is_html = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    if is_html && let Some(scripts) = rampart_js::extract_scripts(&bytes) {
+        let joined: Vec<String> = scripts.into_iter().map(|s| s.text).collect();
+        return Ok(joined.join("\n;\n"));
+    }
+    Ok(match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+pub fn classify(files: &[PathBuf], as_json: bool, model: Option<&Path>) -> Result<(), Failure> {
+    let loaded;
+    let model = match model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                Failure::Usage(format!("cannot read model {}: {e}", path.display()))
+            })?;
+            loaded = Model::from_json(&text)
+                .map_err(|e| Failure::Usage(format!("model {}: {e}", path.display())))?;
+            &loaded
+        }
+        None => Model::embedded(),
+    };
+    let options = Options::default();
+    let mut out = io::stdout().lock();
+    for path in files {
+        let source = read_script(path)?;
+        let c = rampart_js::classify(&source, &options, model);
+        if as_json {
+            let mut v = serde_json::to_value(&c).context("serializing the verdict")?;
+            v["file"] = json!(path.display().to_string());
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out, "{}", path.display())?;
+            writeln!(
+                out,
+                "  score       {} ({})",
+                c.score,
+                if c.malicious { "MALICIOUS" } else { "clean" }
+            )?;
+            writeln!(
+                out,
+                "  categories  magecart {} · cryptomining {} · malware {}",
+                c.categories.magecart, c.categories.cryptomining, c.categories.malware
+            )?;
+            for r in &c.reasons {
+                writeln!(out, "  - {r}")?;
+            }
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ mod bgp;
 mod cli;
 mod commands;
 mod js;
+mod train;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! Fingerprint throughput on the real-library corpus (`scripts/js-testdata`) against bare oxc
-//! parsing of the same files in the same run, plus the diff of two ~280 KB jQuery releases.
+//! parsing of the same files in the same run, classifier inference on the same files, plus the
+//! diff of two ~280 KB jQuery releases.
 //!
 //!   scripts/js-testdata && cargo bench -p rampart-js --bench fingerprint
 
@@ -9,7 +10,7 @@ use criterion::{Criterion, Throughput, black_box, criterion_group, criterion_mai
 use oxc_allocator::Allocator;
 use oxc_parser::{ParseOptions, Parser};
 use oxc_span::SourceType;
-use rampart_js::{Options, analyze, diff};
+use rampart_js::{Model, Options, analyze, classify, diff};
 
 fn corpus_dir() -> PathBuf {
     std::env::var_os("RAMPART_JS_TESTDATA")
@@ -103,6 +104,17 @@ fn bench(c: &mut Criterion) {
                     .iter()
                     .map(|f| analyze(black_box(f), &options).nodes)
                     .sum::<usize>()
+            })
+        });
+        // Classifier inference: the whole-file view plus segments, features and scoring with the
+        // shipped model (issue target: under 2x fingerprint time).
+        let model = Model::embedded();
+        g.bench_function("classify", |b| {
+            b.iter(|| {
+                files
+                    .iter()
+                    .map(|f| u32::from(classify(black_box(f), &options, model).score))
+                    .sum::<u32>()
             })
         });
         g.finish();

@@ -114,13 +114,13 @@ struct Facts {
 /// Constant strings, including those an obfuscator moved into a string array
 /// (`var _0xefb6 = ["\x76\x61\x6c\x75\x65", …]; el[_0xefb6[12]]`): the data flow that is
 /// cheap and that defeats the most common skimmer packing.
-struct Resolver<'s, 'a> {
+pub(crate) struct Resolver<'s, 'a> {
     semantic: &'s Semantic<'a>,
     arrays: HashMap<SymbolId, Vec<&'a str>>,
 }
 
 impl<'s, 'a> Resolver<'s, 'a> {
-    fn new(semantic: &'s Semantic<'a>) -> Self {
+    pub(crate) fn new(semantic: &'s Semantic<'a>) -> Self {
         let mut arrays = HashMap::new();
         for node in semantic.nodes().iter() {
             if let AstKind::VariableDeclarator(d) = node.kind()
@@ -145,17 +145,23 @@ impl<'s, 'a> Resolver<'s, 'a> {
         Self { semantic, arrays }
     }
 
+    /// Whether the code declares a string array of at least `min` strings and indexes it
+    /// (the first step of most obfuscators).
+    pub(crate) fn has_string_array(&self, min: usize) -> bool {
+        self.arrays.values().any(|a| a.len() >= min)
+    }
+
     fn symbol_of(&self, id: &IdentifierReference<'_>) -> Option<SymbolId> {
         id.reference_id
             .get()
             .and_then(|r| self.semantic.scoping().get_reference(r).symbol_id())
     }
 
-    fn is_global(&self, id: &IdentifierReference<'_>) -> bool {
+    pub(crate) fn is_global(&self, id: &IdentifierReference<'_>) -> bool {
         self.symbol_of(id).is_none()
     }
 
-    fn const_string(&self, expr: &Expression<'a>) -> Option<&'a str> {
+    pub(crate) fn const_string(&self, expr: &Expression<'a>) -> Option<&'a str> {
         match expr.without_parentheses() {
             Expression::StringLiteral(s) => Some(s.value.as_str()),
             Expression::ComputedMemberExpression(m) => {
@@ -175,12 +181,12 @@ impl<'s, 'a> Resolver<'s, 'a> {
         }
     }
 
-    fn first_string(&self, args: &[Argument<'a>]) -> Option<&'a str> {
+    pub(crate) fn first_string(&self, args: &[Argument<'a>]) -> Option<&'a str> {
         self.const_string(args.first()?.as_expression()?)
     }
 
     /// The property a member expression names, statically or through a constant.
-    fn property(&self, expr: &Expression<'a>) -> Option<&'a str> {
+    pub(crate) fn property(&self, expr: &Expression<'a>) -> Option<&'a str> {
         match expr.without_parentheses() {
             Expression::StaticMemberExpression(m) => Some(m.property.name.as_str()),
             Expression::ComputedMemberExpression(m) => self.const_string(&m.expression),
@@ -189,7 +195,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
     }
 
     /// The name a callee reaches: a global identifier, or the property of a member expression.
-    fn callee_name(&self, callee: &Expression<'a>) -> Option<&'a str> {
+    pub(crate) fn callee_name(&self, callee: &Expression<'a>) -> Option<&'a str> {
         match callee.without_parentheses() {
             Expression::Identifier(id) => self.is_global(id).then(|| id.name.as_str()),
             e => self.property(e),

@@ -8,11 +8,15 @@
 //! thread whose stack grows with the input so hostile nesting cannot overflow it.
 #![forbid(unsafe_code)]
 
+mod boost;
 mod capabilities;
+mod classify;
 mod diff;
 mod domains;
+mod features;
 mod flows;
 mod html;
+mod model;
 mod normalize;
 mod sketch;
 mod worker;
@@ -26,9 +30,15 @@ use oxc_span::SourceType;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+pub use boost::{BoostParams, Forest, train as train_forest};
 pub use capabilities::Capability;
+pub use classify::{
+    Categories, Classification, View, classify, classify_views, malicious_probability, views,
+};
 pub use diff::{Diff, RegionChange, Verdict, diff};
+pub use features::{FEATURES_VERSION, SIGNALS, dimension, feature_name};
 pub use html::{InlineScript, extract_scripts};
+pub use model::{HEADS, Head, Model, ModelError, TrainParams, score, standardization, train_head};
 pub use sketch::Region;
 
 /// Default largest script analyzed (bytes); larger input gets a diagnostic and no structure.
@@ -47,6 +57,9 @@ pub struct Options {
     pub max_bytes: usize,
     /// Deepest bracket nesting analyzed.
     pub max_nesting: usize,
+    /// Also compute the classifier's feature vector ([`Analysis::features`]); off for plain
+    /// fingerprinting, which does not need it.
+    pub features: bool,
 }
 
 impl Default for Options {
@@ -54,6 +67,7 @@ impl Default for Options {
         Self {
             max_bytes: DEFAULT_MAX_BYTES,
             max_nesting: DEFAULT_MAX_NESTING,
+            features: false,
         }
     }
 }
@@ -104,6 +118,10 @@ pub struct Analysis {
     /// Top-level statements and functions with their structural hashes and source spans.
     #[serde(skip)]
     pub regions: Vec<Region>,
+    /// The classifier's feature vector (see `features.rs`), when [`Options::features`] asked
+    /// for it; empty otherwise.
+    #[serde(skip)]
+    pub features: Vec<f32>,
 }
 
 impl Analysis {
@@ -120,6 +138,7 @@ impl Analysis {
             parse_error_count: 1,
             shingles: Vec::new(),
             regions: Vec::new(),
+            features: Vec::new(),
         }
     }
 }
@@ -161,11 +180,15 @@ pub fn analyze(source: &str, options: &Options) -> Analysis {
             ),
         );
     }
-    worker::run(source, options.max_bytes)
+    worker::run(source, options.max_bytes, options.features)
 }
 
 /// The analysis proper; the caller guarantees the stack (see [`stack_for`]).
-pub(crate) fn analyze_on_this_stack(source: &str, allocator: &Allocator) -> Analysis {
+pub(crate) fn analyze_on_this_stack(
+    source: &str,
+    allocator: &Allocator,
+    with_features: bool,
+) -> Analysis {
     let options = ParseOptions {
         preserve_parens: false,
         ..ParseOptions::default()
@@ -198,6 +221,18 @@ pub(crate) fn analyze_on_this_stack(source: &str, allocator: &Allocator) -> Anal
     if parsed.panicked && errors.is_empty() {
         errors.push("the parser gave up".into());
     }
+    let features = if with_features {
+        features::extract(
+            &semantic,
+            &stream,
+            &capabilities,
+            &flows,
+            &domains,
+            parsed.diagnostics.len(),
+        )
+    } else {
+        Vec::new()
+    };
     Analysis {
         bytes: source.len(),
         sha256: sha256_hex(source.as_bytes()),
@@ -210,5 +245,6 @@ pub(crate) fn analyze_on_this_stack(source: &str, allocator: &Allocator) -> Anal
         parse_errors: errors,
         shingles: sketch::shingles(&stream),
         regions: sketch::regions(&stream, &semantic, source),
+        features,
     }
 }

