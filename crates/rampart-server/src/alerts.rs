@@ -41,11 +41,18 @@ pub(crate) fn evaluate(
     outcome: &BatchOutcome,
     sites: &[SiteConfig],
     learning: &HashMap<&str, i64>,
+    intel: &crate::intel::Lists,
     now: i64,
 ) -> Vec<NewAlert> {
     let site_of = |id: &str| sites.iter().find(|s| s.id == id);
     let crossed = |before: i64, after: i64, min: i64| before < min && after >= min;
     let mut out = Vec::new();
+    // Listed hosts alert on first sight, learning period or not (see `intel.rs`).
+    for r in outcome.resources.iter().filter(|r| r.reports_before == 0) {
+        if let Some(hit) = intel.lookup(&r.url) {
+            out.push(crate::intel::alert(&r.site, &r.kind, &r.url, &hit, now));
+        }
+    }
     for r in &outcome.resources {
         // Only fetchable scripts alert; inline samples and eval are inventoried (they churn with
         // page content and would drown the signal).
@@ -150,22 +157,38 @@ mod tests {
     fn alerts_fire_once_when_min_reports_is_reached() {
         let sites = [site(3, Duration::ZERO)];
         let learning = HashMap::from([("shop", 0)]);
-        assert!(evaluate(&script(0, 2, 10), &sites, &learning, 0).is_empty());
-        let fired = evaluate(&script(2, 3, 10), &sites, &learning, 0);
+        assert!(evaluate(&script(0, 2, 10), &sites, &learning, &Default::default(), 0).is_empty());
+        let fired = evaluate(&script(2, 3, 10), &sites, &learning, &Default::default(), 0);
         assert_eq!(
             fired.iter().map(|a| a.kind.as_str()).collect::<Vec<_>>(),
             ["new_script", "new_script_domain"]
         );
-        assert!(evaluate(&script(3, 9, 10), &sites, &learning, 0).is_empty());
+        assert!(evaluate(&script(3, 9, 10), &sites, &learning, &Default::default(), 0).is_empty());
     }
 
     #[test]
     fn resources_first_seen_while_learning_never_alert() {
         let sites = [site(1, Duration::from_secs(3600))];
         let learning = HashMap::from([("shop", 1_000)]);
-        assert!(evaluate(&script(0, 5, 1_000 + 3_599_999), &sites, &learning, 0).is_empty());
+        assert!(
+            evaluate(
+                &script(0, 5, 1_000 + 3_599_999),
+                &sites,
+                &learning,
+                &Default::default(),
+                0
+            )
+            .is_empty()
+        );
         assert_eq!(
-            evaluate(&script(0, 5, 1_000 + 3_600_000), &sites, &learning, 0).len(),
+            evaluate(
+                &script(0, 5, 1_000 + 3_600_000),
+                &sites,
+                &learning,
+                &Default::default(),
+                0
+            )
+            .len(),
             2
         );
     }

@@ -153,6 +153,12 @@ async fn resources(state: AppState, id: String, kind: &str, field: &str) -> Resp
                         v["sha256"] = json!(version.sha256);
                         v["structural_hash"] = json!(version.structural_hash);
                         v["versions"] = json!(count);
+                        if let Some(c) = version.analysis.get("classification") {
+                            v["score"] = c["score"].clone();
+                            v["malicious"] = c["malicious"].clone();
+                            v["categories"] = c["categories"].clone();
+                            v["reasons"] = c["reasons"].clone();
+                        }
                         v["fetched_at"] = json!(rfc3339(version.fetched_at));
                         v["capabilities"] = version.analysis["capabilities"].clone();
                         v["script_domains"] = version.analysis["domains"].clone();

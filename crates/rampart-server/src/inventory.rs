@@ -93,6 +93,7 @@ pub(crate) async fn run(
     mut queue: mpsc::Receiver<Accepted>,
     alerts: mpsc::Sender<AlertRow>,
     fetches: mpsc::Sender<FetchRequest>,
+    intel: Arc<crate::intel::Intel>,
 ) {
     let mut pending: HashMap<Key, Pending> = HashMap::new();
     let mut learning_start: HashMap<usize, i64> = HashMap::new();
@@ -110,7 +111,7 @@ pub(crate) async fn run(
             },
             _ = tick.tick() => {
                 metrics::gauge!(QUEUE_DEPTH).set(queue.len() as f64);
-                flush(&config, &*store, &mut pending, &mut learning_start, &alerts, &fetches).await;
+                flush(&config, &*store, &mut pending, &mut learning_start, &alerts, &fetches, &intel).await;
             }
         }
     }
@@ -123,6 +124,7 @@ pub(crate) async fn run(
             &mut learning_start,
             &alerts,
             &fetches,
+            &intel,
         )
         .await;
         if pending.is_empty() {
@@ -139,6 +141,7 @@ async fn flush(
     learning_start: &mut HashMap<usize, i64>,
     alerts: &mpsc::Sender<AlertRow>,
     fetches: &mpsc::Sender<FetchRequest>,
+    intel: &crate::intel::Intel,
 ) {
     if pending.is_empty() {
         return;
@@ -195,8 +198,14 @@ async fn flush(
         .iter()
         .map(|(i, at)| (config.sites[*i].id.as_str(), *at))
         .collect();
-    for alert in crate::alerts::evaluate(&outcome, &config.sites, &learning, crate::time::now_ms())
-    {
+    let lists = intel.lists();
+    for alert in crate::alerts::evaluate(
+        &outcome,
+        &config.sites,
+        &learning,
+        &lists,
+        crate::time::now_ms(),
+    ) {
         crate::alerts::raise(store, alerts, alert).await;
     }
     // First sight of a fetchable script: fetch it now rather than at the next scheduled round.

@@ -203,6 +203,31 @@ async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
             .unwrap()
             .contains("document.addEventListener")
     );
+
+    // The classifier: the first version is clean; the change added a skimmer.
+    let bad = t
+        .eventually("/api/v1/alerts?kind=malicious_script", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let bad = bad["alerts"].as_array().unwrap();
+    assert_eq!(bad.len(), 1, "one alert per version: {bad:?}");
+    assert_eq!(bad[0]["severity"], "critical");
+    assert_eq!(bad[0]["details"]["scored"], "added_code");
+    assert!(bad[0]["details"]["score"].as_u64().unwrap() < 50);
+    assert!(
+        bad[0]["details"]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("skimmer pattern")),
+        "{bad:?}"
+    );
+    assert!(a["details"]["added_code_score"].as_u64().unwrap() < 50);
+    let scripts = t.api("/api/v1/sites/shop/scripts").await;
+    let script = &scripts["scripts"][0];
+    assert!(script["score"].as_u64().unwrap() < 50, "{script}");
+    assert_eq!(script["malicious"], true);
     t.server.shutdown().await.unwrap();
 }
 

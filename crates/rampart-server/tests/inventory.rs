@@ -248,3 +248,89 @@ async fn accepted_reports_are_flushed_on_graceful_shutdown() {
         1
     );
 }
+
+#[tokio::test]
+async fn listed_domains_alert_at_once_and_list_changes_recheck_the_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("skimmers.txt");
+    std::fs::write(
+        &list,
+        "# test list\n0.0.0.0 cdn.skimmer-list.example\nhttps://shop-assets.example/evil.js\n",
+    )
+    .unwrap();
+    let t = start(
+        // A learning period and a report threshold: a listed domain ignores both.
+        "min_reports = 5\nlearning_period = \"1h\"",
+        &format!(
+            "[intel]\nblocklists = [{{ path = \"{}\", category = \"magecart\" }}]\nreload_interval = \"100ms\"",
+            list.display()
+        ),
+    )
+    .await;
+    for url in [
+        "https://cdn.skimmer-list.example/a.js",
+        "https://shop-assets.example/evil.js?v=3",
+        "https://shop-assets.example/fine.js",
+    ] {
+        let r = t
+            .post(
+                "application/csp-report",
+                script_report("https://shop.example/checkout", url),
+            )
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    let r = t
+        .post(
+            "application/csp-report",
+            connect_report(
+                "https://shop.example/checkout",
+                "https://late-listed.example/collect",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let v = t
+        .eventually("/api/v1/alerts?kind=malicious_domain", |v| {
+            v["alerts"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    let mut subjects: Vec<&str> = v["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            assert_eq!(a["severity"], "critical");
+            assert_eq!(a["details"]["category"], "magecart");
+            assert_eq!(a["details"]["list"], "skimmers.txt");
+            a["subject"].as_str().unwrap()
+        })
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        ["cdn.skimmer-list.example", "shop-assets.example"]
+    );
+
+    // Listing a domain the site already talked to alerts on the next reload.
+    std::fs::write(&list, "cdn.skimmer-list.example\nlate-listed.example\n").unwrap();
+    let v = t
+        .eventually("/api/v1/alerts?kind=malicious_domain", |v| {
+            v["alerts"].as_array().unwrap().len() >= 3
+        })
+        .await;
+    let newest = &v["alerts"][0];
+    assert_eq!(newest["subject"], "late-listed.example");
+    assert_eq!(newest["details"]["resource"], "connection");
+    // No other alert kinds: the site is still learning.
+    let all = t.api("/api/v1/alerts").await;
+    assert!(
+        all["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["kind"] == "malicious_domain"),
+        "{all}"
+    );
+    t.server.shutdown().await.unwrap();
+}

@@ -2,7 +2,7 @@
 //! visitors ran what we fetched.
 
 use base64::Engine;
-use rampart_js::{Analysis, Diff, Options, Verdict};
+use rampart_js::{Analysis, Classification, Diff, Model, Options, Verdict};
 use rampart_store::{NewAlert, NewVersion};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -22,6 +22,43 @@ async fn analyze(body: Vec<u8>) -> anyhow::Result<(String, Analysis)> {
     .await?)
 }
 
+/// Analysis and verdict of a new body, from one set of views (the whole-file view is the
+/// analysis, so the script is parsed once for both).
+async fn analyze_and_classify(body: Vec<u8>) -> anyhow::Result<(String, Analysis, Classification)> {
+    Ok(tokio::task::spawn_blocking(move || {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        let mut views = rampart_js::views(&text, &Options::default());
+        let verdict = rampart_js::classify_views(&views, Model::embedded());
+        let analysis = views.swap_remove(0).analysis;
+        (text, analysis, verdict)
+    })
+    .await?)
+}
+
+/// The verdict on the code a change added, scored on its own so a 20-line skimmer is not
+/// diluted by the library it was appended to.
+async fn classify_added(
+    regions: &[rampart_js::RegionChange],
+    source: &str,
+) -> anyhow::Result<Option<Classification>> {
+    let mut text = String::new();
+    for r in regions {
+        if let Some(code) = source.get(r.region.start as usize..r.region.end as usize) {
+            text.push_str(code);
+            text.push('\n');
+        }
+    }
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        tokio::task::spawn_blocking(move || {
+            rampart_js::classify(&text, &Options::default(), Model::embedded())
+        })
+        .await?,
+    ))
+}
+
 pub(crate) fn analysis_json(a: &Analysis) -> Value {
     json!({
         "capabilities": a.capabilities,
@@ -30,6 +67,43 @@ pub(crate) fn analysis_json(a: &Analysis) -> Value {
         "nodes": a.nodes,
         "parse_errors": a.parse_error_count,
     })
+}
+
+/// Raises `malicious_script` (critical) for a verdict under the threshold; deduplicated per
+/// body, so a script that stays malicious alerts once per version.
+async fn alert_malicious(
+    ctx: &Context,
+    site: &SiteConfig,
+    url: &str,
+    sha: &str,
+    verdict: &Classification,
+    scope: &str,
+) {
+    if !verdict.malicious {
+        return;
+    }
+    crate::alerts::raise(
+        &*ctx.store,
+        &ctx.alerts,
+        NewAlert {
+            kind: "malicious_script".into(),
+            site: site.id.clone(),
+            subject: url.to_string(),
+            dedup: sha.to_string(),
+            severity: "critical".into(),
+            created_at: crate::time::now_ms(),
+            details: json!({
+                "url": url,
+                "sha256": sha,
+                "scored": scope,
+                "score": verdict.score,
+                "categories": verdict.categories,
+                "reasons": verdict.reasons,
+                "model": verdict.model,
+            }),
+        },
+    )
+    .await;
 }
 
 /// Region previews for people: kind, line, size and the first characters of the code.
@@ -85,7 +159,9 @@ pub(crate) async fn process(
     if previous.as_ref().is_some_and(|p| p.sha256 == sha) {
         return Ok(("unchanged", sha));
     }
-    let (text, analysis) = analyze(body.clone()).await?;
+    let (text, analysis, verdict) = analyze_and_classify(body.clone()).await?;
+    let mut stored = analysis_json(&analysis);
+    stored["classification"] = json!(verdict);
     ctx.store
         .insert_version(
             &NewVersion {
@@ -94,28 +170,54 @@ pub(crate) async fn process(
                 sha256: sha.clone(),
                 structural_hash: analysis.structural_hash.clone(),
                 fetched_at: crate::time::now_ms(),
-                analysis: analysis_json(&analysis),
+                analysis: stored,
                 body,
             },
             ctx.config.fetcher.keep_versions,
         )
         .await?;
+    let added = changed(ctx, site, url, &sha, &text, &analysis, previous).await?;
+    // One malicious_script per version: on the code a change added when that alone is
+    // malicious (the sharper statement), else on the whole script.
+    match &added {
+        Some(a) if a.malicious => alert_malicious(ctx, site, url, &sha, a, "added_code").await,
+        _ => alert_malicious(ctx, site, url, &sha, &verdict, "script").await,
+    }
+    Ok(("new_version", sha))
+}
+
+/// Raises `script_changed` when the structure changed from `previous`; returns the verdict on
+/// the code the change added, if any.
+async fn changed(
+    ctx: &Context,
+    site: &SiteConfig,
+    url: &str,
+    sha: &str,
+    text: &str,
+    analysis: &Analysis,
+    previous: Option<rampart_store::VersionRow>,
+) -> anyhow::Result<Option<Classification>> {
     let Some(previous) = previous else {
-        return Ok(("new_version", sha));
+        return Ok(None);
     };
     if previous.structural_hash == analysis.structural_hash && !analysis.structural_hash.is_empty()
     {
-        return Ok(("new_version", sha)); // trivial: new build id, re-minified, …
+        return Ok(None); // trivial: new build id, re-minified, …
     }
     let Some(old_body) = ctx.store.version_body(&previous.sha256).await? else {
-        return Ok(("new_version", sha));
+        return Ok(None);
     };
     let (old_text, old_analysis) = analyze(old_body).await?;
-    let d = rampart_js::diff(&old_analysis, &old_text, &analysis, &text);
+    let d = rampart_js::diff(&old_analysis, &old_text, analysis, text);
     if d.verdict != Verdict::Changed {
-        return Ok(("new_version", sha));
+        return Ok(None);
     }
-    let mut details = diff_json(&d, &old_text, &text);
+    let mut details = diff_json(&d, &old_text, text);
+    let added = classify_added(&d.added_regions, text).await?;
+    if let Some(added) = &added {
+        details["added_code_score"] = json!(added.score);
+        details["added_code_reasons"] = json!(added.reasons);
+    }
     details["url"] = json!(url);
     details["from_sha256"] = json!(previous.sha256);
     details["to_sha256"] = json!(sha);
@@ -127,7 +229,7 @@ pub(crate) async fn process(
             site: site.id.clone(),
             subject: url.to_string(),
             dedup: analysis.structural_hash.clone(),
-            severity: if d.is_dangerous() {
+            severity: if d.is_dangerous() || added.as_ref().is_some_and(|a| a.malicious) {
                 "critical"
             } else {
                 "warning"
@@ -138,7 +240,7 @@ pub(crate) async fn process(
         },
     )
     .await;
-    Ok(("new_version", sha))
+    Ok(added)
 }
 
 /// Browsers with `'report-sha256'` report the hash of the script they ran. If none of the
