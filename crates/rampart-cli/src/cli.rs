@@ -29,6 +29,21 @@ pub enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Run the service with a reverse proxy in front of a site: monitoring headers on a sample
+    /// of HTML responses, inline scripts inventoried from the pages that stream through.
+    Proxy {
+        /// The origin server (http://host:port).
+        #[arg(long, value_name = "URL")]
+        upstream: String,
+        /// Where the proxy listens (default: [proxy] listen, else 127.0.0.1:8481).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+        /// The [[sites]] entry being proxied (needed with several sites).
+        #[arg(long, value_name = "ID")]
+        site: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Content-Security-Policy helpers.
     Csp {
         #[command(subcommand)]
@@ -121,6 +136,50 @@ pub enum JsCommand {
         /// One JSON object.
         #[arg(long)]
         json: bool,
+    },
+    /// Maliciousness score (1 = certainly malicious, 99 = certainly clean) with reasons.
+    Classify {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// One JSON object per file, one per line.
+        #[arg(long)]
+        json: bool,
+        /// A model file from `rampart js train` instead of the one built in.
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+    },
+    /// Rebuild the classifier from the corpora and print its evaluation (EVAL.md).
+    Train {
+        /// Data directory holding js/manifest.csv and the malicious samples.
+        #[arg(long = "data-dir", env = "RAMPART_DATA_DIR", value_name = "DIR")]
+        data_dir: PathBuf,
+        /// Benign corpus made by scripts/js-benign-corpus.
+        #[arg(long, value_name = "DIR", default_value = "target/js-benign")]
+        benign: PathBuf,
+        /// Where to write the model.
+        #[arg(
+            long,
+            value_name = "FILE",
+            default_value = "crates/rampart-js/model/classifier.json"
+        )]
+        out: PathBuf,
+        /// Also write the evaluation (Markdown) to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Cross-validation folds.
+        #[arg(long, default_value_t = 4)]
+        folds: usize,
+        /// Model for the malicious/benign decision: boosted trees or logistic regression.
+        #[arg(long, value_enum, default_value = "boosted")]
+        algorithm: crate::train::Algorithm,
+        /// L2 penalty of the logistic regression.
+        #[arg(long, default_value_t = rampart_js::TrainParams::default().l2)]
+        l2: f32,
+        /// Full-batch training epochs.
+        #[arg(long, default_value_t = rampart_js::TrainParams::default().epochs)]
+        epochs: usize,
     },
 }
 

@@ -37,7 +37,24 @@ fn load_config(arg: &ConfigArg) -> Result<(Config, String), Failure> {
 
 pub fn dispatch(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve { config } => serve(&config),
+        Command::Serve { config } => serve(&config, |_| {}),
+        Command::Proxy {
+            upstream,
+            listen,
+            site,
+            config,
+        } => serve(&config, |c| {
+            let p = c.proxy.get_or_insert_with(|| {
+                rampart_server::config::ProxyConfig::for_upstream(&upstream)
+            });
+            p.upstream = upstream.clone();
+            if let Some(l) = listen {
+                p.listen = l;
+            }
+            if site.is_some() {
+                p.site = site.clone();
+            }
+        }),
         Command::Csp {
             command: CspCommand::Header { site, config },
         } => header(&site, &config),
@@ -47,6 +64,36 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Js {
             command: JsCommand::Diff { old, new, json },
         } => crate::js::diff(&old, &new, json),
+        Command::Js {
+            command: JsCommand::Classify { files, json, model },
+        } => crate::js::classify(&files, json, model.as_deref()),
+        Command::Js {
+            command:
+                JsCommand::Train {
+                    data_dir,
+                    benign,
+                    out,
+                    report,
+                    seed,
+                    folds,
+                    l2,
+                    epochs,
+                    algorithm,
+                },
+        } => crate::train::train(&crate::train::TrainArgs {
+            data_dir,
+            benign,
+            out,
+            report,
+            seed,
+            folds,
+            algorithm,
+            params: rampart_js::TrainParams {
+                l2,
+                epochs,
+                ..Default::default()
+            },
+        }),
         Command::Bgp {
             command: BgpCommand::Replay(args),
         } => crate::bgp::replay(&args),
@@ -74,8 +121,16 @@ fn header(site: &str, config: &ConfigArg) -> Result<(), Failure> {
     Ok(())
 }
 
-fn serve(config: &ConfigArg) -> Result<(), Failure> {
-    let (config, origin) = load_config(config)?;
+/// `serve`, and `proxy` (which is `serve` with a `[proxy]` section made from its arguments).
+fn serve(
+    config: &ConfigArg,
+    adjust: impl FnOnce(&mut rampart_server::Config),
+) -> Result<(), Failure> {
+    let (mut config, origin) = load_config(config)?;
+    adjust(&mut config);
+    if let Some(p) = &config.proxy {
+        rampart_server::validate_proxy(&config, p).map_err(|e| Failure::Usage(e.to_string()))?;
+    }
     tracing::info!(config = %origin, "configuration loaded");
     if config.api_token == "change-me" {
         tracing::warn!(

@@ -17,8 +17,9 @@ use common::*;
 
 const INLINE: &str = "window.rampartInlineMarker = 'inline-script-marker-0123456789';";
 
-/// Serves the shop page and the two third-party scripts, keyed by path.
-async fn page_server(csp: String, page_port: u16) -> u16 {
+/// Serves the shop page (with `csp` as its report-only policy, if any) and the two
+/// third-party scripts, keyed by path.
+async fn page_server(csp: Option<String>, page_port: u16) -> u16 {
     let page = format!(
         "<!doctype html><html><head><title>shop</title>\
          <script src=\"http://cdn-one.test:{page_port}/lib.js\"></script>\
@@ -35,19 +36,14 @@ async fn page_server(csp: String, page_port: u16) -> u16 {
                 let csp = csp.clone();
                 let page = page.clone();
                 async move {
-                    (
-                        [
-                            (header::CONTENT_TYPE, "text/html".to_string()),
-                            (
-                                header::HeaderName::from_static(
-                                    "content-security-policy-report-only",
-                                ),
-                                csp,
-                            ),
-                        ],
-                        page,
-                    )
-                        .into_response()
+                    let mut r = ([(header::CONTENT_TYPE, "text/html")], page).into_response();
+                    if let Some(csp) = csp {
+                        r.headers_mut().insert(
+                            header::HeaderName::from_static("content-security-policy-report-only"),
+                            csp.parse().unwrap(),
+                        );
+                    }
+                    r
                 }
             }),
         )
@@ -105,7 +101,7 @@ async fn chromium_reports_become_the_inventory() {
         headers.iter().all(|(k, _)| k != "Reporting-Endpoints"),
         "plain-HTTP sites must not get report-to"
     );
-    page_server(csp, page_port).await;
+    page_server(Some(csp), page_port).await;
 
     let browser = Browser::open(&format!("http://shop.test:{page_port}/"), &[]);
 
@@ -167,4 +163,71 @@ async fn chromium_reports_become_the_inventory() {
     );
     assert_eq!(conns[0]["domain"], "collect.test");
     assert_eq!(conns[0]["first_page"], page.as_str());
+}
+
+/// The same page with no header of its own, behind `rampart proxy`: the proxy adds the header,
+/// Chromium reports, and the inline script the proxy read from the HTML stream and the one the
+/// browser reported are one resource (both keyed by the hash of its first 40 characters).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_the_proxy_chromium_reports_and_inline_scripts_meet_in_one_inventory() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rampart_port, page_port, proxy_port) = (free_port(), free_port(), free_port());
+    let config = format!(
+        "listen = \"127.0.0.1:{rampart_port}\"\npublic_url = \"http://127.0.0.1:{rampart_port}\"\n\
+         database = \"sqlite://{db}\"\napi_token = \"{TOKEN}\"\nflush_interval = \"100ms\"\n\
+         [[sites]]\nid = \"shop\"\nkey = \"browser-test-key\"\norigins = [\"http://shop.test:{proxy_port}\"]\n\
+         min_reports = 1\nlearning_period = \"0s\"\n",
+        db = dir.path().join("rampart.db").display()
+    );
+    page_server(None, page_port).await;
+    let upstream = format!("http://127.0.0.1:{page_port}");
+    let listen = format!("127.0.0.1:{proxy_port}");
+    let server = spawn_command(
+        dir.path(),
+        rampart_port,
+        &config,
+        &["proxy", "--upstream", &upstream, "--listen", &listen],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&listen).is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let browser = Browser::open(&format!("http://shop.test:{proxy_port}/"), &[]);
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let scripts = loop {
+        let scripts = server.api("/api/v1/sites/shop/scripts").await;
+        let list = scripts["scripts"].as_array().unwrap();
+        let browser_reported = list
+            .iter()
+            .any(|s| s["url"].as_str().unwrap().ends_with("/widget.js"));
+        let inline_reports = list
+            .iter()
+            .find(|s| s["url"].as_str().unwrap().starts_with("inline:"))
+            .map_or(0, |s| s["reports"].as_i64().unwrap());
+        if (browser_reported && list.len() >= 3 && inline_reports >= 2) || Instant::now() > deadline
+        {
+            break scripts;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    drop(browser);
+    let list = scripts["scripts"].as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        3,
+        "two external scripts and one inline script: {scripts}"
+    );
+    let inline = list
+        .iter()
+        .find(|s| s["url"].as_str().unwrap().starts_with("inline:"))
+        .expect("the inline script");
+    assert!(
+        inline["reports"].as_i64().unwrap() >= 2,
+        "seen by the proxy and reported by the browser under one key: {inline}"
+    );
+    assert_eq!(
+        inline["first_page"],
+        format!("http://shop.test:{proxy_port}/")
+    );
 }

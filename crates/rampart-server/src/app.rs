@@ -31,6 +31,8 @@ pub(crate) struct AppState {
 pub struct Server {
     /// The address actually bound (useful with port 0).
     pub addr: SocketAddr,
+    /// The reverse proxy's address, when `[proxy]` is configured.
+    pub proxy_addr: Option<SocketAddr>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -51,17 +53,23 @@ pub async fn start(config: Config) -> anyhow::Result<Server> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let proxy_listener = bind_proxy(&config).await?;
+    let proxy_addr = match &proxy_listener {
+        Some(l) => Some(l.local_addr()?),
+        None => None,
+    };
     let (tx, rx) = oneshot::channel::<()>();
     let prepared = prepare(config).await?;
     let task = tokio::spawn(async move {
         prepared
-            .serve(listener, async {
+            .serve(listener, proxy_listener, async {
                 let _ = rx.await;
             })
             .await
     });
     Ok(Server {
         addr,
+        proxy_addr,
         shutdown: Some(tx),
         task,
     })
@@ -76,13 +84,33 @@ pub async fn run(
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     tracing::info!(addr = %listener.local_addr()?, "rampart listening");
-    prepare(config).await?.serve(listener, shutdown).await
+    let proxy_listener = bind_proxy(&config).await?;
+    if let (Some(l), Some(p)) = (&proxy_listener, &config.proxy) {
+        tracing::info!(addr = %l.local_addr()?, upstream = %p.upstream, "reverse proxy listening");
+    }
+    prepare(config)
+        .await?
+        .serve(listener, proxy_listener, shutdown)
+        .await
+}
+
+async fn bind_proxy(config: &Config) -> anyhow::Result<Option<tokio::net::TcpListener>> {
+    let Some(p) = &config.proxy else {
+        return Ok(None);
+    };
+    let l = tokio::net::TcpListener::bind(p.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} ([proxy] listen)", p.listen))?;
+    Ok(Some(l))
 }
 
 struct Prepared {
     router: Router,
+    proxy: Option<Router>,
     inventory: JoinHandle<()>,
     fetcher: JoinHandle<()>,
+    /// Blocklist watcher: loops forever, aborted at shutdown (it holds an alert sender).
+    intel: JoinHandle<()>,
     bgp: Option<JoinHandle<()>>,
     bgp_stop: tokio::sync::watch::Sender<bool>,
     notifier: JoinHandle<()>,
@@ -106,13 +134,26 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         ),
         _ => None,
     };
+    let intel =
+        Arc::new(crate::intel::Intel::load(&config.intel).context("loading [intel] blocklists")?);
+    let intel_task = crate::intel::spawn(
+        config.clone(),
+        store.clone(),
+        intel.clone(),
+        alert_tx.clone(),
+    );
     let inventory = tokio::spawn(crate::inventory::run(
         config.clone(),
         store.clone(),
         queue_rx,
         alert_tx,
         fetch_tx,
+        intel,
     ));
+    let proxy = match &config.proxy {
+        Some(p) => Some(crate::proxy::router(&config, p, queue_tx.clone())?),
+        None => None,
+    };
     let sites_by_key = config
         .sites
         .iter()
@@ -134,8 +175,10 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         .with_state(state);
     Ok(Prepared {
         router,
+        proxy,
         inventory,
         fetcher,
+        intel: intel_task,
         bgp,
         bgp_stop,
         notifier,
@@ -146,18 +189,45 @@ impl Prepared {
     async fn serve(
         self,
         listener: tokio::net::TcpListener,
+        proxy_listener: Option<tokio::net::TcpListener>,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")?;
+        // One shutdown signal, two servers.
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let main = axum::serve(listener, self.router)
+            .with_graceful_shutdown(stopped(stop_rx.clone()))
+            .into_future();
+        let proxy = async {
+            match (proxy_listener, self.proxy) {
+                (Some(l), Some(router)) => {
+                    axum::serve(
+                        l,
+                        router.into_make_service_with_connect_info::<SocketAddr>(),
+                    )
+                    .with_graceful_shutdown(stopped(stop_rx.clone()))
+                    .await
+                }
+                _ => Ok(()),
+            }
+        };
+        let (main, proxy) = tokio::join!(main, proxy);
+        main.context("HTTP server failed")?;
+        proxy.context("reverse proxy failed")?;
         // The router (and with it every queue sender) is gone: the inventory drains and exits,
         // dropping the alert sender, after which the notifier finishes its deliveries.
         self.inventory.await.context("inventory task panicked")?;
         // The inventory held the fetch queue; the fetcher now stops (in-flight fetches are
         // abandoned: the next start refetches) and drops its alert sender.
         self.fetcher.await.context("fetcher task panicked")?;
+        self.intel.abort();
+        let _ = self.intel.await;
         let _ = self.bgp_stop.send(true);
         if let Some(bgp) = self.bgp {
             bgp.await.context("route monitor task panicked")?;

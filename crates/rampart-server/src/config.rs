@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -75,6 +75,10 @@ pub struct Config {
     #[serde(default)]
     pub fetcher: FetcherConfig,
     #[serde(default)]
+    pub intel: IntelConfig,
+    #[serde(default)]
+    pub proxy: Option<ProxyConfig>,
+    #[serde(default)]
     pub bgp: Option<BgpConfig>,
     #[serde(default)]
     pub notify: Vec<NotifyConfig>,
@@ -96,6 +100,93 @@ pub struct SiteConfig {
     /// Keep query strings and fragments of reported URLs (off: they often carry personal data).
     #[serde(default)]
     pub keep_query: bool,
+}
+
+/// `[proxy]`: the reverse proxy `serve` runs in front of a site (`rampart proxy` sets it from
+/// the command line).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxyConfig {
+    #[serde(default = "default_proxy_listen")]
+    pub listen: SocketAddr,
+    /// The origin server, `http://host:port` (TLS is terminated in front of the proxy).
+    pub upstream: String,
+    /// Which `[[sites]]` entry the proxied site is (required with several sites).
+    #[serde(default)]
+    pub site: Option<String>,
+    /// Forward the visitor's `Host` header (virtual hosting at the origin); off: the upstream's.
+    #[serde(default = "yes")]
+    pub preserve_host: bool,
+    /// Wait for the upstream's response headers at most this long (then 504).
+    #[serde(default = "default_proxy_timeout", with = "humantime_serde_compat")]
+    pub timeout: Duration,
+    /// HTML pages up to this size are scanned for inline scripts as they stream (0: never).
+    #[serde(default = "default_max_inline_html_bytes")]
+    pub max_inline_html_bytes: usize,
+}
+
+impl ProxyConfig {
+    /// The section `rampart proxy --upstream URL` means, other keys at their defaults.
+    pub fn for_upstream(upstream: &str) -> Self {
+        Self {
+            listen: default_proxy_listen(),
+            upstream: upstream.to_string(),
+            site: None,
+            preserve_host: true,
+            timeout: default_proxy_timeout(),
+            max_inline_html_bytes: default_max_inline_html_bytes(),
+        }
+    }
+}
+
+fn default_proxy_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8481))
+}
+
+fn default_proxy_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+fn default_max_inline_html_bytes() -> usize {
+    2 << 20
+}
+
+/// `[intel]`: threat-intelligence blocklists.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntelConfig {
+    #[serde(default)]
+    pub blocklists: Vec<BlocklistConfig>,
+    /// How often the files are checked for changes.
+    #[serde(default = "default_intel_reload", with = "humantime_serde_compat")]
+    pub reload_interval: Duration,
+}
+
+impl Default for IntelConfig {
+    fn default() -> Self {
+        Self {
+            blocklists: Vec::new(),
+            reload_interval: default_intel_reload(),
+        }
+    }
+}
+
+fn default_intel_reload() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// One blocklist file: domains, hosts-file lines or URLs, one per line.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlocklistConfig {
+    pub path: PathBuf,
+    /// Shown in alerts: `magecart`, `cryptomining`, `malware`, `phishing`, …
+    #[serde(default = "default_blocklist_category")]
+    pub category: String,
+}
+
+fn default_blocklist_category() -> String {
+    "malware".into()
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -15,13 +15,16 @@ pub mod config;
 mod dashboard;
 mod fetcher;
 mod intake;
+pub mod intel;
 mod inventory;
 mod metrics;
 pub mod notify;
+mod proxy;
 mod time;
 
 pub use app::{Server, run, start};
 pub use config::{Config, ConfigError};
+pub use proxy::validate as validate_proxy;
 
 /// The monitoring headers for a configured site, as `(name, value)` pairs.
 pub fn site_headers(config: &Config, site_id: &str) -> Option<Vec<(&'static str, String)>> {

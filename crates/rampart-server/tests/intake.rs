@@ -46,7 +46,7 @@ async fn status_codes_follow_the_spec() {
     // A chunked upload without Content-Length is measured as it streams.
     let chunks: Vec<Result<String, std::io::Error>> =
         (0..10).map(|_| Ok("x".repeat(1000))).collect();
-    let streamed = reqwest::Body::wrap_stream(futures_util_stream(chunks));
+    let streamed = reqwest::Body::wrap_stream(stream_of(chunks));
     assert_eq!(
         t.post("application/csp-report", streamed).await.status(),
         413
@@ -84,12 +84,6 @@ async fn status_codes_follow_the_spec() {
         ) >= 1.0
     );
     t.server.shutdown().await.unwrap();
-}
-
-fn futures_util_stream(
-    items: Vec<Result<String, std::io::Error>>,
-) -> impl futures_core::Stream<Item = Result<String, std::io::Error>> + Send + 'static {
-    tokio_stream::iter(items)
 }
 
 #[tokio::test]

@@ -23,10 +23,21 @@ pub struct Rampart {
 
 /// Writes `config_toml` (which must set `listen` to `port`) and starts `rampart serve`.
 pub fn spawn(dir: &std::path::Path, port: u16, config_toml: &str) -> Rampart {
+    spawn_command(dir, port, config_toml, &["serve"])
+}
+
+/// Like [`spawn`], with another command line (`["proxy", "--upstream", …]`); `--config` is added.
+pub fn spawn_command(
+    dir: &std::path::Path,
+    port: u16,
+    config_toml: &str,
+    args: &[&str],
+) -> Rampart {
     let config = dir.join("rampart.toml");
     std::fs::write(&config, config_toml).unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["serve", "--config"])
+        .args(args)
+        .arg("--config")
         .arg(&config)
         .current_dir(dir)
         .env("RAMPART_LOG", "warn")

@@ -148,3 +148,10 @@ pub fn metric(text: &str, name_and_labels: &str) -> f64 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// A request or response body that arrives in the given chunks.
+pub fn stream_of<T: Send + 'static>(
+    items: Vec<Result<T, std::io::Error>>,
+) -> impl futures_core::Stream<Item = Result<T, std::io::Error>> + Send + 'static {
+    tokio_stream::iter(items)
+}

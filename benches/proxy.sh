@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Reverse-proxy throughput and latency: a 100 KB HTML page fetched directly from the upstream
+# (nginx) and through `rampart proxy` (headers added on every response, inline scripts of every
+# page read from the stream and inventoried), same machine, same run.
+#
+#   benches/proxy.sh [DURATION_SECONDS] [CONNECTIONS]
+#
+# Installs wrk and nginx from Debian if missing. Prints a Markdown row per path and the ratio.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${1:-10}"
+CONNS="${2:-32}"
+for tool in wrk nginx; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
+    fi
+done
+cargo build --release --quiet
+WORK="$(mktemp -d)"
+trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
+R_PORT=18490; P_PORT=18491; N_PORT=18492
+
+# A 100 KB checkout page: markup, three inline scripts, external scripts.
+python3 - "$WORK/www/checkout.html" <<'PY'
+import sys, os
+os.makedirs(os.path.dirname(sys.argv[1]), exist_ok=True)
+rows = "".join(f'<tr><td class="sku">SKU-{i:05d}</td><td>Item {i} with a longer description</td><td>€{i % 97}.99</td></tr>\n' for i in range(1200))
+page = ('<!doctype html><html><head><title>Checkout</title>'
+        '<script>window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments)}gtag("js",new Date());</script>'
+        '<script src="https://cdn.shop.example/app.js"></script></head><body><table>' + rows +
+        '</table><script>document.getElementById("pay").addEventListener("submit",function(){});</script>'
+        '<script>window.checkoutConfig={currency:"EUR",steps:["cart","address","payment"]};</script></body></html>')
+page = page[:100_000] if len(page) > 100_000 else page + "<!--" + "x" * (100_000 - len(page) - 7) + "-->"
+open(sys.argv[1], "w").write(page)
+PY
+cat > "$WORK/nginx.conf" <<NGINX
+worker_processes 1;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    types { text/html html; }
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$N_PORT;
+        root $WORK/www;
+    }
+}
+NGINX
+cat > "$WORK/rampart.toml" <<TOML
+listen = "127.0.0.1:$R_PORT"
+public_url = "https://rampart.shop.example"
+database = "sqlite://$WORK/rampart.db"
+api_token = "bench"
+[[sites]]
+id = "shop"
+key = "bench-key-0001"
+origins = ["https://shop.example"]
+[proxy]
+listen = "127.0.0.1:$P_PORT"
+upstream = "http://127.0.0.1:$N_PORT"
+TOML
+nginx -c "$WORK/nginx.conf"
+RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
+cmp <(curl -s "http://127.0.0.1:$P_PORT/checkout.html") "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; exit 1; }
+
+run() { # name url
+    local out
+    out="$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$2")"
+    local rps p50 p99
+    rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
+    p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
+    p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+    echo "| $1 | $rps | $p50 | $p99 |"
+    eval "${1}_rps=$rps"
+}
+echo "| path | requests/s | p50 | p99 |"
+echo "| --- | --- | --- | --- |"
+run direct "http://127.0.0.1:$N_PORT/checkout.html"
+run proxied "http://127.0.0.1:$P_PORT/checkout.html"
+echo
+echo "proxied/direct throughput ratio: $(awk -v a="$proxied_rps" -v b="$direct_rps" 'BEGIN {printf "%.2f", a/b}')"
+inline="$(curl -s "http://127.0.0.1:$R_PORT/metrics" | awk '/^rampart_proxy_inline_scripts_total/ {s+=$2} END {print s+0}')"
+echo "inline scripts read from proxied pages: $inline"

@@ -1,0 +1,266 @@
+//! The reverse proxy: monitoring without touching the origin. Requests are forwarded to the
+//! upstream over a keep-alive pool (hyper); responses stream back unchanged except that a
+//! sample of HTML responses gets the monitoring headers *added* (the site's own CSP headers
+//! stay as they are: a second policy is reported on its own), and the inline scripts of HTML
+//! pages are inventoried straight from the bytes that pass through (see `tee.rs`).
+//!
+//! Not here yet: HTTPS upstreams (terminate TLS in front, or proxy to the plain-HTTP origin),
+//! blocking mode and enforced policies (issue 6), inline scripts of compressed pages.
+
+mod tee;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, ProxyConfig};
+use crate::intake::Accepted;
+
+/// Counters in `/metrics`.
+pub(crate) const PROXIED: &str = "rampart_proxy_responses_total";
+pub(crate) const INLINE_SCRIPTS: &str = "rampart_proxy_inline_scripts_total";
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+pub(crate) struct Proxy {
+    client: Client<HttpConnector, Body>,
+    upstream: Uri,
+    config: ProxyConfig,
+    site: usize,
+    sample_rate: f64,
+    /// Monitoring headers of the proxied site.
+    headers: Vec<(HeaderName, HeaderValue)>,
+    /// Page origin used for inventoried inline scripts when the request has no Host.
+    origin: String,
+    /// HTML responses seen, for deterministic sampling (`sample_rate` = share of them).
+    html_seen: AtomicU64,
+    queue: mpsc::Sender<Accepted>,
+}
+
+/// Checks a `[proxy]` section against the rest of the configuration: the upstream URL and the
+/// site index it proxies.
+pub fn validate(config: &Config, proxy: &ProxyConfig) -> anyhow::Result<(Uri, usize)> {
+    let upstream: Uri = proxy
+        .upstream
+        .parse()
+        .map_err(|e| anyhow::anyhow!("[proxy] upstream {:?} is not a URL: {e}", proxy.upstream))?;
+    if upstream.scheme_str() != Some("http") || upstream.authority().is_none() {
+        anyhow::bail!(
+            "[proxy] upstream {:?} must be an http:// URL (terminate TLS in front of the proxy)",
+            proxy.upstream
+        );
+    }
+    let site = match &proxy.site {
+        Some(id) => config
+            .sites
+            .iter()
+            .position(|s| &s.id == id)
+            .ok_or_else(|| anyhow::anyhow!("[proxy] site {id:?} is not one of [[sites]]"))?,
+        None if config.sites.len() == 1 => 0,
+        None => anyhow::bail!("[proxy] site is required when more than one site is configured"),
+    };
+    Ok((upstream, site))
+}
+
+/// Builds the proxy's router, or explains why the `[proxy]` section cannot work.
+pub(crate) fn router(
+    config: &Config,
+    proxy: &ProxyConfig,
+    queue: mpsc::Sender<Accepted>,
+) -> anyhow::Result<Router> {
+    let (upstream, site) = validate(config, proxy)?;
+    let site_config = &config.sites[site];
+    let headers = crate::site_headers(config, &site_config.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(n, v)| {
+            Ok((
+                HeaderName::from_bytes(n.as_bytes())?,
+                HeaderValue::from_str(&v)?,
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_keepalive(Some(std::time::Duration::from_secs(60)));
+    let client = Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(std::time::Duration::from_secs(90))
+        .build(connector);
+    let state = Arc::new(Proxy {
+        client,
+        upstream,
+        config: proxy.clone(),
+        site,
+        sample_rate: site_config.sample_rate,
+        headers,
+        origin: site_config
+            .origins
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "http://localhost".into()),
+        html_seen: AtomicU64::new(0),
+        queue,
+    });
+    Ok(Router::new().fallback(forward).with_state(state))
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|t| HeaderName::try_from(t.trim()).ok())
+        .collect();
+    for name in HOP_BY_HOP.iter().copied() {
+        headers.remove(name);
+    }
+    for name in named {
+        headers.remove(name);
+    }
+}
+
+impl Proxy {
+    /// Whether this HTML response is in the sample: deterministic, `sample_rate` of them.
+    fn sampled(&self) -> bool {
+        let n = self.html_seen.fetch_add(1, Ordering::Relaxed);
+        let rate = self.sample_rate.clamp(0.0, 1.0);
+        // Response n is sampled when floor((n+1)·rate) > floor(n·rate).
+        ((n + 1) as f64 * rate).floor() > (n as f64 * rate).floor()
+    }
+}
+
+async fn forward(
+    State(p): State<Arc<Proxy>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_string();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    let Ok(uri) = Uri::builder()
+        .scheme("http")
+        .authority(p.upstream.authority().expect("checked at start").clone())
+        .path_and_query(path.as_str())
+        .build()
+    else {
+        return (StatusCode::BAD_REQUEST, "bad request target").into_response();
+    };
+    strip_hop_by_hop(&mut parts.headers);
+    let forwarded_for = match parts
+        .headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(prior) => format!("{prior}, {}", client.ip()),
+        None => client.ip().to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&forwarded_for) {
+        parts.headers.insert("x-forwarded-for", v);
+    }
+    if let Some(h) = &host
+        && let Ok(v) = HeaderValue::from_str(h)
+    {
+        parts.headers.insert("x-forwarded-host", v);
+    }
+    if !p.config.preserve_host
+        && let Ok(v) = HeaderValue::from_str(p.upstream.authority().expect("checked").as_str())
+    {
+        parts.headers.insert(header::HOST, v);
+    }
+    parts.uri = uri;
+    let upstream_req = Request::from_parts(parts, body);
+    let response =
+        match tokio::time::timeout(p.config.timeout, p.client.request(upstream_req)).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "upstream request failed");
+                metrics::counter!(PROXIED, "outcome" => "bad_gateway").increment(1);
+                return (StatusCode::BAD_GATEWAY, "upstream unavailable").into_response();
+            }
+            Err(_) => {
+                metrics::counter!(PROXIED, "outcome" => "timeout").increment(1);
+                return (StatusCode::GATEWAY_TIMEOUT, "upstream timed out").into_response();
+            }
+        };
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    let is_html = parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/html")
+        });
+    if !is_html {
+        metrics::counter!(PROXIED, "outcome" => "passed").increment(1);
+        return Response::from_parts(parts, Body::new(body));
+    }
+    if p.sampled() {
+        for (name, value) in &p.headers {
+            parts.headers.append(name.clone(), value.clone());
+        }
+        metrics::counter!(PROXIED, "outcome" => "html_monitored").increment(1);
+    } else {
+        metrics::counter!(PROXIED, "outcome" => "html_unsampled").increment(1);
+    }
+    let identity = parts
+        .headers
+        .get(header::CONTENT_ENCODING)
+        .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if !identity || p.config.max_inline_html_bytes == 0 {
+        return Response::from_parts(parts, Body::new(body));
+    }
+    let page = format!(
+        "{}{}",
+        host.map_or_else(
+            || p.origin.clone(),
+            |h| format!("{}://{h}", scheme_of(&p.origin))
+        ),
+        path.split(['?', '#']).next().unwrap_or("/")
+    );
+    let sink = tee::InlineSink {
+        site: p.site,
+        page,
+        queue: p.queue.clone(),
+    };
+    Response::from_parts(
+        parts,
+        Body::new(tee::Tee::new(body, p.config.max_inline_html_bytes, sink)),
+    )
+}
+
+fn scheme_of(origin: &str) -> &str {
+    origin.split_once("://").map_or("http", |(s, _)| s)
+}

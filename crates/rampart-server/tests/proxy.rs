@@ -1,0 +1,204 @@
+//! The reverse proxy against a real loopback upstream: headers added on the sample of HTML
+//! responses only (next to the site's own CSP), bodies byte-identical, inline scripts
+//! inventoried from the streamed page, upstream failures answered 502.
+
+mod common;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use common::*;
+
+const PAGE: &str = r#"<!doctype html><html><head><title>Checkout</title>
+<script>window.dataLayer = window.dataLayer || []; function gtag(){dataLayer.push(arguments);}</script>
+<script type="application/ld+json">{"@type": "Product"}</script>
+<script src="https://cdn.example/app.js"></script>
+</head><body><form id="pay"><input name="cc_number"></form>
+<script>document.getElementById("pay").addEventListener("submit", function () { /* site code */ });</script>
+</body></html>"#;
+
+fn big_body() -> Vec<u8> {
+    (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect()
+}
+
+async fn upstream() -> String {
+    let app = axum::Router::new()
+        .route(
+            "/checkout",
+            axum::routing::get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CONTENT_SECURITY_POLICY, "frame-ancestors 'self'"),
+                    ],
+                    PAGE,
+                )
+            }),
+        )
+        .route(
+            "/app.js",
+            axum::routing::get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    "console.log(1);",
+                )
+            }),
+        )
+        .route(
+            "/blob",
+            axum::routing::get(|| async {
+                // Streamed in chunks (no content-length): the proxy must pass it through as is.
+                let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+                    big_body().chunks(7919).map(|c| Ok(c.to_vec())).collect();
+                axum::body::Body::from_stream(stream_of(chunks)).into_response()
+            }),
+        )
+        .route(
+            "/echo",
+            axum::routing::post(|headers: axum::http::HeaderMap, body: String| async move {
+                let host = headers
+                    .get("host")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let xff = headers
+                    .get("x-forwarded-for")
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                format!("{host}|{xff}|{body}")
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+async fn proxied(site_extra: &str) -> (TestServer, String) {
+    let up = upstream().await;
+    let t = start(
+        site_extra,
+        &format!("[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\""),
+    )
+    .await;
+    let proxy = format!("http://{}", t.server.proxy_addr.expect("proxy configured"));
+    (t, proxy)
+}
+
+#[tokio::test]
+async fn html_gets_the_monitoring_headers_next_to_its_own_and_bodies_pass_unchanged() {
+    let (t, proxy) = proxied("").await;
+    let r = t
+        .http
+        .get(format!("{proxy}/checkout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert_eq!(
+        h[header::CONTENT_SECURITY_POLICY],
+        "frame-ancestors 'self'",
+        "the site's own CSP is untouched"
+    );
+    let ours = h["content-security-policy-report-only"].to_str().unwrap();
+    assert!(ours.contains(&format!("/report/{KEY}")), "{ours}");
+    assert_eq!(r.text().await.unwrap(), PAGE);
+
+    let js = t.http.get(format!("{proxy}/app.js")).send().await.unwrap();
+    assert!(
+        js.headers()
+            .get("content-security-policy-report-only")
+            .is_none()
+    );
+    assert_eq!(js.text().await.unwrap(), "console.log(1);");
+
+    let blob = t.http.get(format!("{proxy}/blob")).send().await.unwrap();
+    assert_eq!(blob.bytes().await.unwrap().as_ref(), big_body().as_slice());
+
+    let echo = t
+        .http
+        .post(format!("{proxy}/echo"))
+        .header("host", "shop.example")
+        .body("payload")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        echo, "shop.example|127.0.0.1|payload",
+        "Host preserved, X-Forwarded-For added"
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn only_the_configured_share_of_html_responses_is_monitored() {
+    let (t, proxy) = proxied("sample_rate = 0.5").await;
+    let mut monitored = 0;
+    for _ in 0..10 {
+        let r = t
+            .http
+            .get(format!("{proxy}/checkout"))
+            .send()
+            .await
+            .unwrap();
+        monitored += usize::from(
+            r.headers()
+                .contains_key("content-security-policy-report-only"),
+        );
+        assert_eq!(r.text().await.unwrap(), PAGE);
+    }
+    assert_eq!(monitored, 5);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn inline_scripts_of_streamed_pages_are_inventoried() {
+    let (t, proxy) = proxied("").await;
+    let r = t
+        .http
+        .get(format!("{proxy}/checkout?session=secret"))
+        .header("host", "shop.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), PAGE);
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    let list = scripts["scripts"].as_array().unwrap();
+    assert_eq!(
+        list.len(),
+        2,
+        "two JavaScript inline scripts; JSON-LD and src= scripts are not inline code: {scripts}"
+    );
+    for s in list {
+        assert!(
+            s["url"].as_str().unwrap().starts_with("inline:sha256-"),
+            "{s}"
+        );
+        assert_eq!(
+            s["first_page"], "https://shop.example/checkout",
+            "no query string: {s}"
+        );
+    }
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dead_upstream_is_a_502() {
+    let t = start(
+        "",
+        "[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"http://127.0.0.1:9\"",
+    )
+    .await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    let r = t.http.get(format!("{proxy}/")).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    t.server.shutdown().await.unwrap();
+}
