@@ -17,6 +17,7 @@ for tool in wrk nginx; do
 done
 cargo build --release --quiet
 WORK="$(mktemp -d)"
+chmod 755 "$WORK"  # nginx workers read the page as an unprivileged user
 trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
 R_PORT=18490; P_PORT=18491; N_PORT=18492
 
@@ -60,11 +61,13 @@ origins = ["https://shop.example"]
 [proxy]
 listen = "127.0.0.1:$P_PORT"
 upstream = "http://127.0.0.1:$N_PORT"
+max_inline_html_bytes = ${INLINE_BYTES:-2097152}
 TOML
 nginx -c "$WORK/nginx.conf"
 RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
-cmp <(curl -s "http://127.0.0.1:$P_PORT/checkout.html") "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; exit 1; }
+curl -s "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
+cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
 
 run() { # name url
     local out

@@ -193,6 +193,35 @@ pub enum CspCommand {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Print an enforceable Content-Security-Policy built from the site's active inventory.
+    Policy {
+        /// The site's id from the configuration.
+        #[arg(long)]
+        site: String,
+        /// Only resources seen on pages matching this pattern (`*` matches anything), e.g.
+        /// "https://shop.example/checkout*".
+        #[arg(long, value_name = "PATTERN")]
+        page: Option<String>,
+        /// Allow exact script URLs instead of hosts.
+        #[arg(long)]
+        urls: bool,
+        /// One JSON object: policy, integrity values, notes, lint findings.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Check a policy for what makes it bypassable (exit 1 on a high-severity finding).
+    Lint {
+        /// The policy (the header's value); or --file.
+        #[arg(value_name = "POLICY", required_unless_present = "file")]
+        policy: Option<String>,
+        /// Read the policy from a file (a header line `Content-Security-Policy: …` is fine).
+        #[arg(long, value_name = "FILE", conflicts_with = "policy")]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]

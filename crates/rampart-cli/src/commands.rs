@@ -58,6 +58,22 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Csp {
             command: CspCommand::Header { site, config },
         } => header(&site, &config),
+        Command::Csp {
+            command:
+                CspCommand::Policy {
+                    site,
+                    page,
+                    urls,
+                    json,
+                    config,
+                },
+        } => {
+            let (config, _) = load_config(&config)?;
+            crate::csp::policy(&config, &site, page.as_deref(), urls, json)
+        }
+        Command::Csp {
+            command: CspCommand::Lint { policy, file, json },
+        } => crate::csp::lint(policy.as_deref(), file.as_deref(), json),
         Command::Js {
             command: JsCommand::Fingerprint { files, json },
         } => crate::js::fingerprint(&files, json),

@@ -3,6 +3,7 @@
 mod bgp;
 mod cli;
 mod commands;
+mod csp;
 mod js;
 mod train;
 

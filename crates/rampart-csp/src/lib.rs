@@ -5,7 +5,9 @@
 //! whole or cut to its origin, and how inline code is named. This crate turns every shape we know
 //! into one [`Violation`] type, filters the noise that no site owner can act on (browser
 //! extensions, `about:` and `data:` documents …) with a documented reason for each drop, and
-//! builds the report-only header that makes browsers send the reports in the first place.
+//! builds the report-only header that makes browsers send the reports in the first place — and,
+//! once the inventory is trusted, the enforceable policy it implies ([`build_policy`]) and a lint
+//! for any policy ([`lint`]).
 //!
 //! The intake endpoint of the server is open to the whole Internet, so every function here treats
 //! its input as hostile: sizes are bounded by [`Limits`], nothing panics on malformed input, and
@@ -15,18 +17,22 @@
 mod domain;
 mod header;
 mod legacy;
+mod lint;
 mod noise;
 mod normalize;
+mod policy;
 mod reporting_api;
 
 pub use domain::{host_of, registrable_domain};
 pub use header::{HeaderOptions, monitoring_headers};
+pub use lint::{Finding, Severity, lint, parse_policy};
 pub use noise::{NOISE_RULES, NoiseReason, NoiseRule};
 pub use normalize::{
     Blocked, DEFAULT_MAX_REPORTS_PER_BATCH, DEFAULT_MAX_SAMPLE_CHARS, DEFAULT_MAX_URL_BYTES,
     Disposition, Limits, Outcome, ParseError, ResourceKind, SiteContext, Violation, parse_report,
     strip_query_and_fragment,
 };
+pub use policy::{Granularity, Policy, PolicyInput, Source, build_policy};
 
 /// The media types the intake accepts, as sent by browsers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

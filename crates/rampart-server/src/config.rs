@@ -123,6 +123,14 @@ pub struct ProxyConfig {
     /// HTML pages up to this size are scanned for inline scripts as they stream (0: never).
     #[serde(default = "default_max_inline_html_bytes")]
     pub max_inline_html_bytes: usize,
+    /// Each page path is scanned for inline scripts at most once per this interval: the
+    /// inventory needs sightings, not every copy, and parsing every page would cost more than
+    /// forwarding it.
+    #[serde(
+        default = "default_inline_scan_interval",
+        with = "humantime_serde_compat"
+    )]
+    pub inline_scan_interval: Duration,
 }
 
 impl ProxyConfig {
@@ -135,6 +143,7 @@ impl ProxyConfig {
             preserve_host: true,
             timeout: default_proxy_timeout(),
             max_inline_html_bytes: default_max_inline_html_bytes(),
+            inline_scan_interval: default_inline_scan_interval(),
         }
     }
 }
@@ -145,6 +154,10 @@ fn default_proxy_listen() -> SocketAddr {
 
 fn default_proxy_timeout() -> Duration {
     Duration::from_secs(30)
+}
+
+fn default_inline_scan_interval() -> Duration {
+    Duration::from_secs(10)
 }
 
 fn default_max_inline_html_bytes() -> usize {

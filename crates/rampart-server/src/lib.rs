@@ -25,6 +25,7 @@ mod time;
 pub use app::{Server, run, start};
 pub use config::{Config, ConfigError};
 pub use proxy::validate as validate_proxy;
+pub use time::now_ms;
 
 /// The monitoring headers for a configured site, as `(name, value)` pairs.
 pub fn site_headers(config: &Config, site_id: &str) -> Option<Vec<(&'static str, String)>> {

@@ -9,9 +9,11 @@
 
 mod tee;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -55,6 +57,8 @@ pub(crate) struct Proxy {
     origin: String,
     /// HTML responses seen, for deterministic sampling (`sample_rate` = share of them).
     html_seen: AtomicU64,
+    /// When each page path was last scanned for inline scripts (bounded; cleared when full).
+    scanned: std::sync::Mutex<HashMap<String, Instant>>,
     queue: mpsc::Sender<Accepted>,
 }
 
@@ -120,6 +124,7 @@ pub(crate) fn router(
             .cloned()
             .unwrap_or_else(|| "http://localhost".into()),
         html_seen: AtomicU64::new(0),
+        scanned: std::sync::Mutex::new(HashMap::new()),
         queue,
     });
     Ok(Router::new().fallback(forward).with_state(state))
@@ -141,7 +146,30 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
+/// Page paths remembered for the scan interval; past this the memory is cleared (a site with
+/// more distinct paths just gets scanned a little more often).
+const MAX_SCANNED_PATHS: usize = 10_000;
+
 impl Proxy {
+    /// Whether this page path is due for an inline-script scan (and marks it scanned).
+    fn due_for_scan(&self, path: &str) -> bool {
+        let now = Instant::now();
+        let mut scanned = self
+            .scanned
+            .lock()
+            .expect("never poisoned: no panics while held");
+        if let Some(at) = scanned.get(path)
+            && now.duration_since(*at) < self.config.inline_scan_interval
+        {
+            return false;
+        }
+        if scanned.len() >= MAX_SCANNED_PATHS {
+            scanned.clear();
+        }
+        scanned.insert(path.to_string(), now);
+        true
+    }
+
     /// Whether this HTML response is in the sample: deterministic, `sample_rate` of them.
     fn sampled(&self) -> bool {
         let n = self.html_seen.fetch_add(1, Ordering::Relaxed);
@@ -239,16 +267,16 @@ async fn forward(
         .headers
         .get(header::CONTENT_ENCODING)
         .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    if !identity || p.config.max_inline_html_bytes == 0 {
+    let page_path = path.split(['?', '#']).next().unwrap_or("/");
+    if !identity || p.config.max_inline_html_bytes == 0 || !p.due_for_scan(page_path) {
         return Response::from_parts(parts, Body::new(body));
     }
     let page = format!(
-        "{}{}",
+        "{}{page_path}",
         host.map_or_else(
             || p.origin.clone(),
             |h| format!("{}://{h}", scheme_of(&p.origin))
         ),
-        path.split(['?', '#']).next().unwrap_or("/")
     );
     let sink = tee::InlineSink {
         site: p.site,
