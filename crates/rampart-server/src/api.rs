@@ -322,6 +322,7 @@ async fn script_versions(
                         "fetched_at": rfc3339(v.fetched_at),
                         "capabilities": v.analysis["capabilities"],
                         "domains": v.analysis["domains"],
+                        "classification": v.analysis["classification"],
                     })
                 })
                 .collect();

@@ -368,3 +368,46 @@ async fn bodies_over_the_limit_are_errors() {
     );
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn versions_scored_by_another_model_are_rescored_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = "https://cdn.widgets.example/w.js";
+    {
+        let store = rampart_store::open(&database_in(dir.path())).await.unwrap();
+        store.ensure_site("shop", 0).await.unwrap();
+        store
+            .insert_version(
+                &rampart_store::NewVersion {
+                    site: "shop".into(),
+                    url: url.into(),
+                    sha256: "00".repeat(32),
+                    structural_hash: "x".into(),
+                    fetched_at: 1,
+                    analysis: serde_json::json!({"classification": {"model": "an-older-model", "score": 99}}),
+                    body: format!("{LIB}\n{SKIMMER}").into_bytes(),
+                },
+                10,
+            )
+            .await
+            .unwrap();
+    }
+    // No fetch happens (the fetcher is off); the start-up pass rescores what is stored.
+    let t = start_in(dir, "", "[fetcher]\nenabled = false").await;
+    let alerts = t
+        .eventually("/api/v1/alerts?kind=malicious_script", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(alerts["alerts"][0]["subject"], url);
+    let v = t
+        .api(&format!(
+            "/api/v1/sites/shop/scripts/versions?url={}",
+            urlencode(url)
+        ))
+        .await;
+    let c = &v["versions"][0]["classification"];
+    assert_eq!(c["model"], rampart_js::Model::embedded().version.as_str());
+    assert!(c["score"].as_u64().unwrap() < 50, "{c}");
+    t.server.shutdown().await.unwrap();
+}

@@ -69,6 +69,9 @@ pub trait Store: Send + Sync + 'static {
     /// The newest version of every fetched script of a site.
     async fn latest_versions(&self, site: &str) -> Result<Vec<(VersionRow, i64)>>;
 
+    /// Replaces a stored version's analysis (rescoring with a new model).
+    async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()>;
+
     /// A stored body by its SHA-256.
     async fn version_body(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
 

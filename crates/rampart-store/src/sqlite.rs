@@ -332,6 +332,15 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()> {
+        sqlx::query("UPDATE script_versions SET analysis = ? WHERE id = ?")
+            .bind(analysis.to_string())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn version_body(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         Ok(
             sqlx::query_scalar("SELECT body FROM script_blobs WHERE sha256 = ?")

@@ -61,6 +61,7 @@ pub(crate) fn spawn(
         policy,
     });
     let task = tokio::spawn(async move {
+        versions::rescore(&ctx).await;
         let inflight: Arc<Mutex<HashSet<(usize, String)>>> = Arc::default();
         let mut tasks = JoinSet::new();
         let mut tick = tokio::time::interval(interval);

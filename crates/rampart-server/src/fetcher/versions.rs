@@ -243,6 +243,45 @@ async fn changed(
     Ok(added)
 }
 
+/// Rescores the newest version of every script whose stored verdict came from another model
+/// (or from none): a new model sees the inventory at once, not at the next fetch.
+pub(crate) async fn rescore(ctx: &Context) {
+    let model = Model::embedded();
+    for site in &ctx.config.sites {
+        let latest = match ctx.store.latest_versions(&site.id).await {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(error = %e, "rescoring: cannot list versions");
+                return;
+            }
+        };
+        for (version, _) in latest {
+            if version.analysis["classification"]["model"].as_str() == Some(model.version.as_str())
+            {
+                continue;
+            }
+            let Ok(Some(body)) = ctx.store.version_body(&version.sha256).await else {
+                continue;
+            };
+            let Ok((_, _, verdict)) = analyze_and_classify(body).await else {
+                continue;
+            };
+            let mut analysis = version.analysis.clone();
+            analysis["classification"] = json!(verdict);
+            if let Err(e) = ctx
+                .store
+                .update_version_analysis(version.id, &analysis)
+                .await
+            {
+                tracing::warn!(error = %e, "rescoring: cannot store the verdict");
+                continue;
+            }
+            tracing::info!(url = %version.url, score = verdict.score, model = %model.version, "rescored");
+            alert_malicious(ctx, site, &version.url, &version.sha256, &verdict, "script").await;
+        }
+    }
+}
+
 /// Browsers with `'report-sha256'` report the hash of the script they ran. If none of the
 /// versions we ever fetched has that hash, visitors are being served something else: cloaking,
 /// as in the 2024 Polyfill.io attack, which served the payload only to some visitors.

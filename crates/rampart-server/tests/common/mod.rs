@@ -20,7 +20,16 @@ pub struct TestServer {
 /// Starts a server; `extra` is appended to a base config with one site `shop` (origins
 /// `https://shop.example`, min_reports 1, no learning period, 50 ms flushes).
 pub async fn start(site_extra: &str, extra: &str) -> TestServer {
-    let dir = tempfile::tempdir().unwrap();
+    start_in(tempfile::tempdir().unwrap(), site_extra, extra).await
+}
+
+/// The SQLite URL [`start_in`] uses for a directory (to prepare a database before starting).
+pub fn database_in(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("rampart.db").display())
+}
+
+/// Like [`start`], with the database (`database_in(dir)`) in a directory the caller prepared.
+pub async fn start_in(dir: tempfile::TempDir, site_extra: &str, extra: &str) -> TestServer {
     let overridden = |key: &str| site_extra.lines().any(|l| l.trim_start().starts_with(key));
     let min_reports = if overridden("min_reports") {
         ""
@@ -35,7 +44,7 @@ pub async fn start(site_extra: &str, extra: &str) -> TestServer {
     let toml = format!(
         r#"
 listen = "127.0.0.1:0"
-database = "sqlite://{db}"
+database = "{db}"
 api_token = "{TOKEN}"
 flush_interval = "50ms"
 max_report_bytes = 4096
@@ -50,7 +59,7 @@ origins = ["https://shop.example"]
 {site_extra}
 {extra}
 "#,
-        db = dir.path().join("rampart.db").display(),
+        db = database_in(dir.path()),
         top = if extra.starts_with("[[") { "" } else { extra },
         extra = if extra.starts_with("[[") { extra } else { "" },
     );
