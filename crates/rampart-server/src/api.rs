@@ -41,7 +41,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -383,26 +383,12 @@ async fn script_diff(
         (Ok(Some(o)), Ok(Some(n))) => (o, n),
         _ => return error(StatusCode::NOT_FOUND, "version body not stored"),
     };
-    let result = tokio::task::spawn_blocking(move || {
-        let (old, new) = (
-            String::from_utf8_lossy(&old).into_owned(),
-            String::from_utf8_lossy(&new).into_owned(),
-        );
-        let options = rampart_js::Options::default();
-        let (a, b) = (
-            rampart_js::analyze(&old, &options),
-            rampart_js::analyze(&new, &options),
-        );
-        let d = rampart_js::diff(&a, &old, &b, &new);
-        crate::fetcher::diff_json(&d, &old, &new)
-    })
-    .await;
-    match result {
-        Ok(mut v) => {
+    match crate::fetcher::diff_bodies(old, new).await {
+        Some(mut v) => {
             v["from_sha256"] = json!(from_sha);
             v["to_sha256"] = json!(to_sha);
             Json(v).into_response()
         }
-        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "diff failed"),
+        None => error(StatusCode::INTERNAL_SERVER_ERROR, "diff failed"),
     }
 }

@@ -25,6 +25,8 @@ pub(crate) struct AppState {
     pub store: Arc<dyn Store>,
     pub metrics: PrometheusHandle,
     pub limits: Arc<rampart_csp::Limits>,
+    /// Dashboard sign-ins.
+    pub sessions: Arc<crate::dashboard::Sessions>,
 }
 
 /// A running server (see [`start`]).
@@ -167,6 +169,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         store,
         metrics,
         limits: Arc::new(rampart_csp::Limits::default()),
+        sessions: Arc::default(),
     };
     let router = Router::new()
         .merge(crate::intake::routes())

@@ -219,6 +219,7 @@ mod tests {
             store: rampart_store::open("sqlite::memory:").await.unwrap(),
             metrics: crate::metrics::handle(),
             limits: Arc::new(rampart_csp::Limits::default()),
+            sessions: Default::default(),
         };
         let app = super::routes().with_state(state.clone());
         let body = r#"{"csp-report":{"document-uri":"https://a.example/","blocked-uri":"https://b.example/x.js","effective-directive":"script-src-elem"}}"#;

@@ -6,7 +6,7 @@ mod download;
 mod guard;
 mod versions;
 
-pub(crate) use versions::diff_json;
+pub(crate) use versions::diff_bodies;
 
 use std::collections::HashSet;
 use std::sync::Arc;

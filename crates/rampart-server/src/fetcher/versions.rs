@@ -125,6 +125,26 @@ pub(crate) fn regions_json(regions: &[rampart_js::RegionChange], source: &str) -
         .collect()
 }
 
+/// The behavioural diff of two stored bodies as the API and the dashboard show it (analysis
+/// off the async threads).
+pub(crate) async fn diff_bodies(old: Vec<u8>, new: Vec<u8>) -> Option<Value> {
+    tokio::task::spawn_blocking(move || {
+        let (old, new) = (
+            String::from_utf8_lossy(&old).into_owned(),
+            String::from_utf8_lossy(&new).into_owned(),
+        );
+        let options = Options::default();
+        let (a, b) = (
+            rampart_js::analyze(&old, &options),
+            rampart_js::analyze(&new, &options),
+        );
+        let d = rampart_js::diff(&a, &old, &b, &new);
+        diff_json(&d, &old, &new)
+    })
+    .await
+    .ok()
+}
+
 pub(crate) fn diff_json(d: &Diff, old_src: &str, new_src: &str) -> Value {
     json!({
         "verdict": d.verdict,

@@ -1,0 +1,658 @@
+//! The dashboard's pages. Every value shown is interpolated through maud (escaped); URLs taken
+//! from reports are shown as text and only appear in our own links percent-encoded.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use rampart_store::{AlertFilter, AlertRow, ResourceRow, VersionRow};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{page, to_login, viewer};
+use crate::app::AppState;
+use crate::time::{now_ms, rfc3339};
+
+const DAY_MS: i64 = 86_400_000;
+/// Days in the overview's alert chart.
+const CHART_DAYS: i64 = 14;
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn when(ms: i64) -> String {
+    rfc3339(ms)
+        .replace('T', " ")
+        .trim_end_matches('Z')
+        .chars()
+        .take(19)
+        .collect()
+}
+
+fn severity_badge(s: &str) -> Markup {
+    let class = match s {
+        "critical" => "critical",
+        "warning" => "warning",
+        _ => "info",
+    };
+    html! { span class={"badge " (class)} { (s) } }
+}
+
+fn score_badge(score: Option<u64>) -> Markup {
+    match score {
+        Some(s) if s < 50 => {
+            html! { span.badge.bad title="1 = certainly malicious, 99 = certainly clean" { (s) } }
+        }
+        Some(s) => {
+            html! { span.badge.good title="1 = certainly malicious, 99 = certainly clean" { (s) } }
+        }
+        None => html! { span.muted { "–" } },
+    }
+}
+
+fn store_error() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, "store unavailable").into_response()
+}
+
+/// Inline SVG bar chart of counts per day (oldest first); no script, no external assets.
+fn day_chart(counts: &[(String, usize)]) -> Markup {
+    let (w, h, pad) = (26usize, 90usize, 14usize);
+    let max = counts.iter().map(|(_, c)| *c).max().unwrap_or(0).max(1);
+    let width = counts.len() * w + 8;
+    html! {
+        svg width=(width) height=(h + pad * 2) role="img" aria-label="alerts per day" {
+            @for (i, (day, c)) in counts.iter().enumerate() {
+                @let bar = c * h / max;
+                rect x=(4 + i * w) y=(pad + h - bar) width=(w - 6) height=(bar) fill="#b42318" { title { (day) ": " (c) } }
+                text x=(4 + i * w) y=(h + pad * 2 - 2) { (&day[8..]) }
+                @if *c > 0 { text x=(4 + i * w) y=(pad + h - bar - 2) { (c) } }
+            }
+        }
+    }
+}
+
+pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(v) = viewer(&state, &headers) else {
+        return super::login_form(&state, None);
+    };
+    let alerts = match state
+        .store
+        .list_alerts(&AlertFilter {
+            site: None,
+            kind: None,
+            limit: Some(2000),
+        })
+        .await
+    {
+        Ok(a) => a,
+        Err(_) => return store_error(),
+    };
+    let now = now_ms();
+    let mut rows = Vec::new();
+    for site in &state.config.sites {
+        let (Ok(scripts), Ok(conns), Ok(latest)) = (
+            state.store.list_resources(&site.id, "script").await,
+            state.store.list_resources(&site.id, "connection").await,
+            state.store.latest_versions(&site.id).await,
+        ) else {
+            return store_error();
+        };
+        let inactive = state.config.inactive_after.as_millis() as i64;
+        let active = scripts
+            .iter()
+            .filter(|r| crate::api::status(r, site, inactive, now) == "active")
+            .count();
+        let malicious = latest
+            .iter()
+            .filter(|(v, _)| v.analysis["classification"]["malicious"] == Value::Bool(true))
+            .count();
+        let last = scripts.iter().chain(&conns).map(|r| r.last_seen).max();
+        let open = alerts.iter().filter(|a| a.site == site.id).count();
+        rows.push((
+            site,
+            scripts.len(),
+            active,
+            conns.len(),
+            malicious,
+            open,
+            last,
+        ));
+    }
+    let today = now / DAY_MS;
+    let per_day: Vec<(String, usize)> = (0..CHART_DAYS)
+        .rev()
+        .map(|back| {
+            let day = today - back;
+            let n = alerts
+                .iter()
+                .filter(|a| a.created_at / DAY_MS == day)
+                .count();
+            (rfc3339(day * DAY_MS)[..10].to_string(), n)
+        })
+        .collect();
+    let critical = alerts.iter().filter(|a| a.severity == "critical").count();
+    page(
+        "Sites",
+        Some(&v),
+        html! {
+            div.cards {
+                div.card { b { (state.config.sites.len()) } "sites" }
+                div.card { b { (rows.iter().map(|r| r.1).sum::<usize>()) } "scripts" }
+                div.card { b { (rows.iter().map(|r| r.4).sum::<usize>()) } "scored malicious" }
+                div.card { b { (critical) } "critical alerts" }
+            }
+            h2 { "Sites" }
+            table #sites {
+                thead { tr { th { "site" } th { "origins" } th { "scripts (active)" } th { "connections" } th { "malicious" } th { "alerts" } th { "last report" } } }
+                tbody {
+                    @for (site, scripts, active, conns, malicious, open, last) in &rows {
+                        tr {
+                            td { a href={"/sites/" (enc(&site.id))} { (site.id) } }
+                            td { @for o in &site.origins { (o) " " } }
+                            td.num { (scripts) " (" (active) ")" }
+                            td.num { (conns) }
+                            td.num { @if *malicious > 0 { span.badge.bad { (malicious) } } @else { "0" } }
+                            td.num { a href={"/alerts?site=" (enc(&site.id))} { (open) } }
+                            td { @if let Some(l) = last { (when(*l)) } @else { span.muted { "never" } } }
+                        }
+                    }
+                }
+            }
+            h2 { "Alerts per day (last " (CHART_DAYS) " days)" }
+            (day_chart(&per_day))
+            h2 { "Latest alerts" }
+            (alert_table(&alerts[..alerts.len().min(10)]))
+        },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub(crate) struct ResourceFilter {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    sort: String,
+    /// Highest score shown (e.g. 49: only malicious).
+    #[serde(default)]
+    max_score: Option<u64>,
+}
+
+struct Row<'a> {
+    r: &'a ResourceRow,
+    status: &'static str,
+    score: Option<u64>,
+    versions: i64,
+}
+
+fn filter_rows<'a>(rows: Vec<Row<'a>>, f: &ResourceFilter) -> Vec<Row<'a>> {
+    let mut rows: Vec<Row<'a>> = rows
+        .into_iter()
+        .filter(|x| f.q.is_empty() || x.r.url.contains(f.q.as_str()))
+        .filter(|x| f.domain.is_empty() || x.r.domain == f.domain)
+        .filter(|x| {
+            f.page.is_empty()
+                || x.r
+                    .pages
+                    .iter()
+                    .chain([&x.r.first_page])
+                    .any(|p| p.contains(f.page.as_str()))
+        })
+        .filter(|x| f.status.is_empty() || x.status == f.status)
+        .filter(|x| f.max_score.is_none_or(|m| x.score.is_some_and(|s| s <= m)))
+        .collect();
+    match f.sort.as_str() {
+        "reports" => rows.sort_by_key(|x| std::cmp::Reverse(x.r.reports)),
+        "first_seen" => rows.sort_by_key(|x| std::cmp::Reverse(x.r.first_seen)),
+        "score" => rows.sort_by_key(|x| x.score.unwrap_or(100)),
+        "domain" => rows.sort_by(|a, b| a.r.domain.cmp(&b.r.domain).then(a.r.url.cmp(&b.r.url))),
+        _ => rows.sort_by_key(|x| std::cmp::Reverse(x.r.last_seen)),
+    }
+    rows
+}
+
+fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilter) -> Markup {
+    let sort_link = |key: &str| {
+        format!(
+            "/sites/{}?q={}&domain={}&page={}&status={}&sort={}",
+            enc(site),
+            enc(&f.q),
+            enc(&f.domain),
+            enc(&f.page),
+            enc(&f.status),
+            key
+        )
+    };
+    html! {
+        table.resources {
+            thead { tr {
+                th { "url" }
+                th { a href=(sort_link("domain")) { "domain" } }
+                th { "status" }
+                th { a href=(sort_link("reports")) { "reports" } }
+                th { a href=(sort_link("first_seen")) { "first seen" } }
+                th { a href=(sort_link("last_seen")) { "last seen" } }
+                th { "pages" }
+                @if scripts { th { a href=(sort_link("score")) { "score" } } th { "versions" } }
+            } }
+            tbody {
+                @for x in rows {
+                    tr {
+                        td.url {
+                            @if scripts {
+                                a href={"/sites/" (enc(site)) "/script?url=" (enc(&x.r.url))} { (x.r.url) }
+                            } @else { (x.r.url) }
+                            @if let Some(s) = &x.r.sample { br; span.muted { "sample: " code { (s) } } }
+                        }
+                        td { (x.r.domain) }
+                        td { (x.status) }
+                        td.num { (x.r.reports) }
+                        td { (when(x.r.first_seen)) }
+                        td { (when(x.r.last_seen)) }
+                        td.num { (x.r.pages.len()) }
+                        @if scripts { td { (score_badge(x.score)) } td.num { (x.versions) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub(crate) async fn site(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(f): Query<ResourceFilter>,
+) -> Response {
+    let Some(v) = viewer(&state, &headers) else {
+        return to_login();
+    };
+    let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
+        return (StatusCode::NOT_FOUND, "unknown site").into_response();
+    };
+    let (Ok(scripts), Ok(conns), Ok(latest)) = (
+        state.store.list_resources(&site.id, "script").await,
+        state.store.list_resources(&site.id, "connection").await,
+        state.store.latest_versions(&site.id).await,
+    ) else {
+        return store_error();
+    };
+    let latest: HashMap<&str, &(VersionRow, i64)> =
+        latest.iter().map(|l| (l.0.url.as_str(), l)).collect();
+    let now = now_ms();
+    let inactive = state.config.inactive_after.as_millis() as i64;
+    let wrap = |r: &'_ ResourceRow| -> (&'static str, Option<u64>, i64) {
+        let l = latest.get(r.url.as_str());
+        (
+            crate::api::status(r, site, inactive, now),
+            l.and_then(|(v, _)| v.analysis["classification"]["score"].as_u64()),
+            l.map_or(0, |(_, n)| *n),
+        )
+    };
+    let script_rows = filter_rows(
+        scripts
+            .iter()
+            .map(|r| {
+                let (status, score, versions) = wrap(r);
+                Row {
+                    r,
+                    status,
+                    score,
+                    versions,
+                }
+            })
+            .collect(),
+        &f,
+    );
+    let conn_rows = filter_rows(
+        conns
+            .iter()
+            .map(|r| Row {
+                r,
+                status: crate::api::status(r, site, inactive, now),
+                score: None,
+                versions: 0,
+            })
+            .collect(),
+        &ResourceFilter {
+            max_score: None,
+            ..f_clone(&f)
+        },
+    );
+    let domains: std::collections::BTreeSet<&str> = scripts
+        .iter()
+        .chain(&conns)
+        .map(|r| r.domain.as_str())
+        .filter(|d| !d.is_empty())
+        .collect();
+    page(
+        &format!("Site {}", site.id),
+        Some(&v),
+        html! {
+            form.filters method="get" action={"/sites/" (enc(&site.id))} {
+                input type="search" name="q" placeholder="URL contains" value=(f.q);
+                select name="domain" {
+                    option value="" { "any domain" }
+                    @for d in &domains { option value=(d) selected[f.domain == *d] { (d) } }
+                }
+                input type="search" name="page" placeholder="page contains" value=(f.page);
+                select name="status" {
+                    @for s in ["", "active", "infrequent", "inactive"] {
+                        option value=(s) selected[f.status == s] { @if s.is_empty() { "any status" } @else { (s) } }
+                    }
+                }
+                select name="max_score" {
+                    option value="" { "any score" }
+                    option value="49" selected[f.max_score == Some(49)] { "malicious (< 50)" }
+                    option value="79" selected[f.max_score == Some(79)] { "below 80" }
+                }
+                input type="hidden" name="sort" value=(f.sort);
+                button type="submit" { "Filter" }
+            }
+            h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
+            (resource_table(&site.id, &script_rows, true, &f))
+            h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
+            (resource_table(&site.id, &conn_rows, false, &f))
+        },
+    )
+}
+
+fn f_clone(f: &ResourceFilter) -> ResourceFilter {
+    ResourceFilter {
+        q: f.q.clone(),
+        domain: f.domain.clone(),
+        page: f.page.clone(),
+        status: f.status.clone(),
+        sort: f.sort.clone(),
+        max_score: f.max_score,
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ScriptQuery {
+    url: String,
+}
+
+fn list(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(crate) async fn script(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<ScriptQuery>,
+) -> Response {
+    let Some(v) = viewer(&state, &headers) else {
+        return to_login();
+    };
+    let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
+        return (StatusCode::NOT_FOUND, "unknown site").into_response();
+    };
+    let (Ok(resources), Ok(versions)) = (
+        state.store.list_resources(&site.id, "script").await,
+        state.store.list_versions(&site.id, &q.url).await,
+    ) else {
+        return store_error();
+    };
+    let resource = resources.iter().find(|r| r.url == q.url);
+    let diff = match (versions.first(), versions.get(1)) {
+        (Some(new), Some(old)) => match (
+            state.store.version_body(&old.sha256).await,
+            state.store.version_body(&new.sha256).await,
+        ) {
+            (Ok(Some(o)), Ok(Some(n))) => crate::fetcher::diff_bodies(o, n).await,
+            _ => None,
+        },
+        _ => None,
+    };
+    let latest = versions.first();
+    let c = latest.map(|l| &l.analysis["classification"]);
+    page(
+        "Script",
+        Some(&v),
+        html! {
+            dl {
+                dt { "url" } dd { code { (q.url) } }
+                @if let Some(r) = resource {
+                    dt { "domain" } dd { (r.domain) }
+                    @if let Some(sample) = &r.sample { dt { "sample" } dd { code { (sample) } } }
+                    @if let Some(hash) = &r.hash { dt { "hash browsers ran" } dd { code { (hash) } } }
+                    dt { "reports" } dd { (r.reports) }
+                    dt { "first seen" } dd { (when(r.first_seen)) " on " (r.first_page) }
+                    dt { "last seen" } dd { (when(r.last_seen)) }
+                    dt { "pages" } dd { @for p in &r.pages { (p) br; } }
+                }
+                @if let Some(l) = latest {
+                    dt { "capabilities" } dd { @for cap in list(&l.analysis["capabilities"]) { span.badge.info { (cap) } " " } }
+                    dt { "domains in code" } dd { @for d in list(&l.analysis["domains"]) { (d) " " } }
+                    dt { "data flows" } dd { @for d in list(&l.analysis["flows"]) { (d) br; } }
+                }
+                @if let Some(c) = c.filter(|c| !c.is_null()) {
+                    dt { "score" } dd {
+                        (score_badge(c["score"].as_u64()))
+                        " magecart " (c["categories"]["magecart"]) " · cryptomining " (c["categories"]["cryptomining"]) " · malware " (c["categories"]["malware"])
+                        span.muted { " (model " (c["model"].as_str().unwrap_or("?")) ")" }
+                        ul.reasons { @for r in list(&c["reasons"]) { li { (r) } } }
+                    }
+                }
+            }
+            h2 { "Versions" }
+            @if versions.is_empty() {
+                p.muted { "Not fetched yet." }
+            } @else {
+                table #versions {
+                    thead { tr { th { "fetched" } th { "sha256" } th { "structure" } th { "bytes" } th { "score" } } }
+                    tbody { @for ver in &versions { tr {
+                        td { (when(ver.fetched_at)) }
+                        td { code { (&ver.sha256[..16.min(ver.sha256.len())]) } }
+                        td { code { (&ver.structural_hash[..16.min(ver.structural_hash.len())]) } }
+                        td.num { (ver.bytes) }
+                        td { (score_badge(ver.analysis["classification"]["score"].as_u64())) }
+                    } } }
+                }
+            }
+            @if let Some(d) = &diff {
+                h2 { "What changed in the newest version" }
+                p {
+                    "verdict " b { (d["verdict"].as_str().unwrap_or("")) }
+                    ", similarity " (format!("{:.3}", d["similarity"].as_f64().unwrap_or(0.0)))
+                    @for cap in list(&d["added_capabilities"]) { " " span.badge.bad { "+ " (cap) } }
+                    @for dom in list(&d["added_domains"]) { " " span.badge.warning { "+ " (dom) } }
+                }
+                div.diff #diff {
+                    div { h2 { "Removed" }
+                        @for r in d["removed_regions"].as_array().into_iter().flatten() {
+                            p.muted { (r["kind"].as_str().unwrap_or("")) " at line " (r["line"]) }
+                            pre.removed { (r["code"].as_str().unwrap_or("")) }
+                        }
+                    }
+                    div { h2 { "Added" }
+                        @for r in d["added_regions"].as_array().into_iter().flatten() {
+                            p.muted { (r["kind"].as_str().unwrap_or("")) " at line " (r["line"]) }
+                            pre.added { (r["code"].as_str().unwrap_or("")) }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn alert_table(alerts: &[AlertRow]) -> Markup {
+    html! {
+        table.alerts {
+            thead { tr { th { "time" } th { "severity" } th { "kind" } th { "site" } th { "subject" } th { "details" } } }
+            tbody {
+                @for a in alerts {
+                    tr {
+                        td { (when(a.created_at)) }
+                        td { (severity_badge(&a.severity)) }
+                        td { (a.kind) }
+                        td { (a.site) }
+                        td.url {
+                            @if a.subject.starts_with("http") && a.site != crate::bgp::BGP_SITE {
+                                a href={"/sites/" (enc(&a.site)) "/script?url=" (enc(&a.subject))} { (a.subject) }
+                            } @else { (a.subject) }
+                        }
+                        td { (details(&a.details)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Alert details as a short list of the scalar fields (the API has the rest).
+fn details(v: &Value) -> Markup {
+    let fields: Vec<(&String, String)> = v
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, val)| match val {
+            Value::String(s) => Some((k, s.chars().take(160).collect())),
+            Value::Number(n) => Some((k, n.to_string())),
+            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_string) => Some((
+                k,
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .take(6)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
+            _ => None,
+        })
+        .take(8)
+        .collect();
+    html! { @for (k, val) in fields { span.muted { (k) ": " } (val) br; } }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AlertQuery {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    kind: String,
+}
+
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AlertQuery>,
+) -> Response {
+    let Some(v) = viewer(&state, &headers) else {
+        return to_login();
+    };
+    let Ok(rows) = state
+        .store
+        .list_alerts(&AlertFilter {
+            site: Some(q.site.clone()).filter(|s| !s.is_empty()),
+            kind: Some(q.kind.clone()).filter(|s| !s.is_empty()),
+            limit: Some(500),
+        })
+        .await
+    else {
+        return store_error();
+    };
+    let kinds = [
+        "new_script",
+        "new_script_domain",
+        "new_connection_domain",
+        "script_changed",
+        "script_hash_mismatch",
+        "malicious_script",
+        "malicious_domain",
+    ];
+    page(
+        "Alerts",
+        Some(&v),
+        html! {
+            form.filters method="get" action="/alerts" {
+                select name="site" {
+                    option value="" { "any site" }
+                    @for s in &state.config.sites { option value=(s.id) selected[q.site == s.id] { (s.id) } }
+                    option value=(crate::bgp::BGP_SITE) selected[q.site == crate::bgp::BGP_SITE] { "bgp" }
+                }
+                select name="kind" {
+                    option value="" { "any kind" }
+                    @for k in kinds { option value=(k) selected[q.kind == k] { (k) } }
+                }
+                button type="submit" { "Filter" }
+            }
+            p.muted { (rows.len()) " alerts, newest first" }
+            (alert_table(&rows))
+        },
+    )
+}
+
+pub(crate) async fn bgp(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(v) = viewer(&state, &headers) else {
+        return to_login();
+    };
+    let Ok(rows) = state
+        .store
+        .list_alerts(&AlertFilter {
+            site: Some(crate::bgp::BGP_SITE.to_string()),
+            kind: None,
+            limit: Some(2000),
+        })
+        .await
+    else {
+        return store_error();
+    };
+    let mut by_prefix: BTreeMap<String, Vec<&AlertRow>> = BTreeMap::new();
+    for a in &rows {
+        let p = a.details["monitored_prefix"]
+            .as_str()
+            .unwrap_or("?")
+            .to_string();
+        by_prefix.entry(p).or_default().push(a);
+    }
+    page(
+        "Routes",
+        Some(&v),
+        html! {
+            @if by_prefix.is_empty() {
+                p.muted { "No route events. Configure [bgp] to watch your prefixes." }
+            }
+            @for (prefix, events) in &by_prefix {
+                h2 { (prefix) }
+                table.bgp {
+                    thead { tr { th { "time" } th { "event" } th { "kind" } th { "prefix" } th { "origin" } th { "peers" } th { "rpki" } th { "path" } } }
+                    tbody { @for a in events { tr {
+                        td { (when(a.created_at)) }
+                        td { (a.details["event"].as_str().unwrap_or("")) }
+                        td { (severity_badge(&a.severity)) " " (a.kind) }
+                        td { (a.details["prefix"].as_str().unwrap_or("")) }
+                        td { (a.details["origin"]) }
+                        td.num { (a.details["peers"]) }
+                        td { (a.details["rpki"].as_str().unwrap_or("–")) }
+                        td { (a.details["as_path"]) }
+                    } } }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,267 @@
+//! The dashboard over real HTTP: sign-in with the token (CSRF double-submit, session cookie
+//! flags), pages behind it, Bearer access, log-out with CSRF, the page CSP, and hostile report
+//! fields rendered inert on every page.
+
+mod common;
+
+use common::*;
+use reqwest::header;
+
+const PAYLOADS: &[&str] = &[
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(2)>",
+    "'><svg onload=alert(3)>",
+];
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the form; returns the session cookie (`name=value`).
+async fn sign_in(t: &TestServer, http: &reqwest::Client) -> String {
+    let form = http.get(format!("{}/login", t.base)).send().await.unwrap();
+    let login_cookie = form.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = form.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(format!("{}/login", t.base))
+        .header(header::COOKIE, &login_cookie)
+        .form(&[("token", TOKEN), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
+async fn get(http: &reqwest::Client, url: String, cookie: &str) -> reqwest::Response {
+    http.get(url)
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sign_in_sessions_and_csrf() {
+    let t = start("", "").await;
+    let http = client();
+    // Signed out: the front page is the login form, the others redirect to it.
+    let r = http.get(format!("{}/", t.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'nonce-"),
+        "{csp}"
+    );
+    assert!(r.text().await.unwrap().contains("name=\"token\""));
+    let r = http
+        .get(format!("{}/sites/shop", t.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            r.status().as_u16(),
+            r.headers()[header::LOCATION].to_str().unwrap()
+        ),
+        (303, "/login")
+    );
+
+    // A forged login (no double-submit cookie) and a wrong token are refused.
+    let r = http
+        .post(format!("{}/login", t.base))
+        .form(&[("token", TOKEN), ("csrf", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let form = http.get(format!("{}/login", t.base)).send().await.unwrap();
+    let cookie = form.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = cookie.split('=').nth(1).unwrap().to_string();
+    let r = http
+        .post(format!("{}/login", t.base))
+        .header(header::COOKIE, &cookie)
+        .form(&[("token", "wrong"), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    let session = sign_in(&t, &http).await;
+    let page = get(&http, format!("{}/", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("href=\"/sites/shop\""), "{page}");
+    let logout_csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    // Bearer clients see the pages too.
+    let r = http
+        .get(format!("{}/alerts", t.base))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Log-out needs the session's CSRF token.
+    let r = http
+        .post(format!("{}/logout", t.base))
+        .header(header::COOKIE, &session)
+        .form(&[("csrf", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{}/logout", t.base))
+        .header(header::COOKIE, &session)
+        .form(&[("csrf", logout_csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let r = get(&http, format!("{}/sites/shop", t.base), &session).await;
+    assert_eq!(r.status(), 303, "the session ended");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn report_fields_with_script_payloads_render_inert_on_every_page() {
+    let t = start("", "").await;
+    for (i, p) in PAYLOADS.iter().enumerate() {
+        let body = serde_json::json!({"csp-report": {
+            "document-uri": format!("https://shop.example/{p}"),
+            "effective-directive": "script-src-elem",
+            "blocked-uri": format!("https://evil{i}.example/{p}.js"),
+            "script-sample": p,
+            "source-file": format!("https://shop.example/{p}"),
+        }});
+        assert_eq!(
+            t.post("application/csp-report", body.to_string())
+                .await
+                .status(),
+            204
+        );
+        let inline = serde_json::json!({"csp-report": {
+            "document-uri": "https://shop.example/checkout",
+            "effective-directive": "script-src-elem",
+            "blocked-uri": "inline",
+            "script-sample": p,
+        }});
+        assert_eq!(
+            t.post("application/csp-report", inline.to_string())
+                .await
+                .status(),
+            204
+        );
+        let conn = serde_json::json!({"csp-report": {
+            "document-uri": "https://shop.example/checkout",
+            "effective-directive": "connect-src",
+            "blocked-uri": format!("https://c{i}.example/{p}"),
+        }});
+        assert_eq!(
+            t.post("application/csp-report", conn.to_string())
+                .await
+                .status(),
+            204
+        );
+    }
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"].as_array().unwrap().len() >= 6
+        })
+        .await;
+    t.eventually("/api/v1/alerts", |v| {
+        !v["alerts"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let http = client();
+    let session = sign_in(&t, &http).await;
+    let mut pages = vec![
+        "/".to_string(),
+        "/sites/shop".into(),
+        "/sites/shop?sort=score&q=%3Cscript".into(),
+        "/alerts".into(),
+        "/alerts?site=shop&kind=new_script".into(),
+        "/bgp".into(),
+    ];
+    for s in scripts["scripts"].as_array().unwrap() {
+        let url: String = url_encode(s["url"].as_str().unwrap());
+        pages.push(format!("/sites/shop/script?url={url}"));
+    }
+    for path in &pages {
+        let r = get(&http, format!("{}{path}", t.base), &session).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let html = r.text().await.unwrap();
+        for p in PAYLOADS {
+            assert!(!html.contains(p), "{path} contains the raw payload {p}");
+        }
+        // Something was escaped (the payloads are there, as text) on the pages that list them.
+        if path.starts_with("/sites/shop") && !path.contains("?sort") {
+            assert!(
+                html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&lt;"),
+                "{path}"
+            );
+        }
+        assert!(
+            !html.to_ascii_lowercase().contains("<script"),
+            "{path} has a script element"
+        );
+    }
+    t.server.shutdown().await.unwrap();
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
