@@ -224,6 +224,8 @@ async fn report_fields_with_script_payloads_render_inert_on_every_page() {
         "/".to_string(),
         "/sites/shop".into(),
         "/sites/shop?sort=score&q=%3Cscript".into(),
+        // Empty <select> values, as a browser submits the filter form untouched.
+        "/sites/shop?q=&domain=&page=&status=&max_score=&sort=".into(),
         "/alerts".into(),
         "/alerts?site=shop&kind=new_script".into(),
         "/bgp".into(),

@@ -1,6 +1,8 @@
 //! Runs the real `rampart` binary as a child process with a config in a temporary directory.
 #![allow(dead_code)] // each test binary uses a subset
 
+pub mod cdp;
+
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -154,6 +156,13 @@ impl Browser {
             child,
             _profile: profile,
         }
+    }
+}
+
+impl Browser {
+    /// The profile directory (Chromium writes its DevTools address there).
+    pub fn profile(&self) -> &std::path::Path {
+        self._profile.path()
     }
 }
 

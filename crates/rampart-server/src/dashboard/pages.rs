@@ -189,9 +189,16 @@ pub(crate) struct ResourceFilter {
     status: String,
     #[serde(default)]
     sort: String,
-    /// Highest score shown (e.g. 49: only malicious).
+    /// Highest score shown (e.g. 49: only malicious); empty = any. A string, because an
+    /// empty `<select>` value must not be a 400.
     #[serde(default)]
-    max_score: Option<u64>,
+    max_score: String,
+}
+
+impl ResourceFilter {
+    fn max_score(&self) -> Option<u64> {
+        self.max_score.parse().ok()
+    }
 }
 
 struct Row<'a> {
@@ -215,7 +222,10 @@ fn filter_rows<'a>(rows: Vec<Row<'a>>, f: &ResourceFilter) -> Vec<Row<'a>> {
                     .any(|p| p.contains(f.page.as_str()))
         })
         .filter(|x| f.status.is_empty() || x.status == f.status)
-        .filter(|x| f.max_score.is_none_or(|m| x.score.is_some_and(|s| s <= m)))
+        .filter(|x| {
+            f.max_score()
+                .is_none_or(|m| x.score.is_some_and(|s| s <= m))
+        })
         .collect();
     match f.sort.as_str() {
         "reports" => rows.sort_by_key(|x| std::cmp::Reverse(x.r.reports)),
@@ -331,7 +341,7 @@ pub(crate) async fn site(
             })
             .collect(),
         &ResourceFilter {
-            max_score: None,
+            max_score: String::new(),
             ..f_clone(&f)
         },
     );
@@ -359,8 +369,8 @@ pub(crate) async fn site(
                 }
                 select name="max_score" {
                     option value="" { "any score" }
-                    option value="49" selected[f.max_score == Some(49)] { "malicious (< 50)" }
-                    option value="79" selected[f.max_score == Some(79)] { "below 80" }
+                    option value="49" selected[f.max_score() == Some(49)] { "malicious (< 50)" }
+                    option value="79" selected[f.max_score() == Some(79)] { "below 80" }
                 }
                 input type="hidden" name="sort" value=(f.sort);
                 button type="submit" { "Filter" }
@@ -380,7 +390,7 @@ fn f_clone(f: &ResourceFilter) -> ResourceFilter {
         page: f.page.clone(),
         status: f.status.clone(),
         sort: f.sort.clone(),
-        max_score: f.max_score,
+        max_score: f.max_score.clone(),
     }
 }
 
@@ -484,6 +494,7 @@ pub(crate) async fn script(
                 }
                 div.diff #diff {
                     div { h2 { "Removed" }
+                        @if d["removed_regions"].as_array().is_none_or(|a| a.is_empty()) { p.muted { "nothing removed" } }
                         @for r in d["removed_regions"].as_array().into_iter().flatten() {
                             p.muted { (r["kind"].as_str().unwrap_or("")) " at line " (r["line"]) }
                             pre.removed { (r["code"].as_str().unwrap_or("")) }
