@@ -11,26 +11,6 @@ use serde_json::json;
 
 use crate::commands::Failure;
 
-/// `*` matches any run of characters; everything else literally.
-fn matches(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    if !text.starts_with(first) || !text[first.len()..].ends_with(last) {
-        return false;
-    }
-    let mut rest = &text[first.len()..text.len() - last.len()];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(i) => rest = &rest[i + middle.len()..],
-            None => return false,
-        }
-    }
-    true
-}
-
 pub fn policy(
     config: &Config,
     site_id: &str,
@@ -69,7 +49,7 @@ pub fn policy(
                             r.pages
                                 .iter()
                                 .chain([&r.first_page])
-                                .any(|pg| matches(p, pg))
+                                .any(|pg| rampart_server::page_matches(p, pg))
                         })
                     })
                     .map(|r| Source {
@@ -183,23 +163,4 @@ pub fn lint(policy: Option<&str>, file: Option<&Path>, as_json: bool) -> Result<
         )));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::matches;
-
-    #[test]
-    fn page_patterns() {
-        assert!(matches(
-            "https://shop.example/checkout*",
-            "https://shop.example/checkout/pay"
-        ));
-        assert!(matches("*checkout*", "https://shop.example/a/checkout/b"));
-        assert!(matches("https://shop.example/", "https://shop.example/"));
-        assert!(!matches("https://shop.example/", "https://shop.example/x"));
-        assert!(!matches("*/cart", "https://shop.example/checkout"));
-        assert!(matches("a*b*c", "a-b-c"));
-        assert!(!matches("a*b*c", "a-c-b"));
-    }
 }

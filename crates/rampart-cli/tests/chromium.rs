@@ -231,3 +231,89 @@ async fn behind_the_proxy_chromium_reports_and_inline_scripts_meet_in_one_invent
         format!("http://shop.test:{proxy_port}/")
     );
 }
+
+/// An enforced page policy applied by the proxy: Chromium runs the listed script, refuses the
+/// unlisted one, and the refusal comes back as a `policy_violation`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enforced_proxy_policy_makes_chromium_refuse_an_unlisted_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rampart_port, page_port, proxy_port) = (free_port(), free_port(), free_port());
+    let page = format!(
+        "<!doctype html><html><head><title>checkout</title>\
+         <script src=\"http://allowed.test:{page_port}/a.js\"></script>\
+         <script src=\"http://unlisted.test:{page_port}/b.js\"></script></head><body>pay</body></html>"
+    );
+    let app = axum::Router::new()
+        .route(
+            "/checkout",
+            axum::routing::get(move || {
+                let page = page.clone();
+                async move { ([(header::CONTENT_TYPE, "text/html")], page) }
+            }),
+        )
+        .route(
+            "/a.js",
+            axum::routing::get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    "window.allowedRan = 1;",
+                )
+            }),
+        )
+        .route(
+            "/b.js",
+            axum::routing::get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/javascript")],
+                    "window.unlistedRan = 1;",
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", page_port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let config = format!(
+        "listen = \"127.0.0.1:{rampart_port}\"\npublic_url = \"http://127.0.0.1:{rampart_port}\"\n\
+         database = \"sqlite://{db}\"\napi_token = \"{TOKEN}\"\nflush_interval = \"100ms\"\n\
+         [proxy]\nlisten = \"127.0.0.1:{proxy_port}\"\nupstream = \"http://127.0.0.1:{page_port}\"\n\
+         [[proxy.policies]]\npage = \"/checkout*\"\nmode = \"enforce\"\n\
+         policy = \"script-src http://allowed.test:{page_port}; object-src 'none'; base-uri 'self'\"\n\
+         [[sites]]\nid = \"shop\"\nkey = \"enforce-test-key\"\norigins = [\"http://shop.test:{proxy_port}\"]\n\
+         min_reports = 1\nlearning_period = \"0s\"\n",
+        db = dir.path().join("rampart.db").display()
+    );
+    let server = spawn(dir.path(), rampart_port, &config);
+    let browser = Browser::open("about:blank", &[]);
+    let mut tab = common::cdp::Page::open(
+        browser.profile(),
+        &format!("http://shop.test:{proxy_port}/checkout"),
+    )
+    .await;
+    tab.wait_for("window.allowedRan === 1").await;
+    assert_eq!(
+        tab.eval("typeof window.unlistedRan").await,
+        serde_json::json!("undefined"),
+        "the unlisted script must not run"
+    );
+    let unlisted = format!("http://unlisted.test:{page_port}/b.js");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let alerts = server.api("/api/v1/alerts?kind=policy_violation").await;
+        let list = alerts["alerts"].as_array().unwrap();
+        if list.iter().any(|a| a["subject"] == unlisted.as_str()) {
+            assert!(
+                list.iter()
+                    .all(|a| a["subject"]
+                        != format!("http://allowed.test:{page_port}/a.js").as_str())
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no policy_violation for the unlisted script: {alerts}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(browser);
+}

@@ -131,6 +131,30 @@ pub struct ProxyConfig {
         with = "humantime_serde_compat"
     )]
     pub inline_scan_interval: Duration,
+    /// Policies the proxy applies per page (first match wins), on every HTML response.
+    #[serde(default)]
+    pub policies: Vec<PagePolicy>,
+}
+
+/// `[[proxy.policies]]`: a Content-Security-Policy for the pages whose path matches `page`
+/// (`*` matches anything), sent report-only (`log`) or enforced (`enforce`). Make one with
+/// `rampart csp policy --site ID --page PATTERN`; a `report-uri` to this site is added when the
+/// policy has none, so violations come back to the inventory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagePolicy {
+    pub page: String,
+    #[serde(default)]
+    pub mode: PolicyMode,
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyMode {
+    #[default]
+    Log,
+    Enforce,
 }
 
 impl ProxyConfig {
@@ -144,6 +168,7 @@ impl ProxyConfig {
             timeout: default_proxy_timeout(),
             max_inline_html_bytes: default_max_inline_html_bytes(),
             inline_scan_interval: default_inline_scan_interval(),
+            policies: Vec::new(),
         }
     }
 }

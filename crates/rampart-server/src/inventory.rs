@@ -11,7 +11,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Instant;
 
-use rampart_csp::{ResourceKind, Violation};
+use rampart_csp::{Disposition, ResourceKind, Violation};
 use rampart_store::{AlertRow, MAX_PAGES, ResourceDelta, Store};
 use tokio::sync::mpsc;
 
@@ -35,6 +35,8 @@ struct Pending {
     pages: VecDeque<String>,
     sample: Option<String>,
     hash: Option<String>,
+    /// Reported under an *enforced* policy (the browser blocked it), not report-only.
+    blocked: bool,
 }
 
 type Key = (usize, ResourceKind, String);
@@ -65,13 +67,16 @@ fn merge(pending: &mut HashMap<Key, Pending>, site: usize, at: i64, v: Violation
             if v.hash.is_some() {
                 p.hash = v.hash;
             }
+            p.blocked |= v.disposition == Disposition::Enforce;
         }
         Entry::Vacant(e) => {
             if len >= MAX_PENDING_RESOURCES {
                 metrics::counter!(REPORTS_DROPPED, "reason" => "pending_full").increment(1);
                 return;
             }
+            let blocked = v.disposition == Disposition::Enforce;
             e.insert(Pending {
+                blocked,
                 host: v.host().to_string(),
                 domain: v.domain().to_string(),
                 first_seen: at,
@@ -192,7 +197,30 @@ async fn flush(
             return;
         }
     };
+    // Enforced-policy violations: the browser refused something the policy did not list.
+    let now = crate::time::now_ms();
+    let blocked: Vec<rampart_store::NewAlert> = pending
+        .iter()
+        .filter(|(_, p)| p.blocked)
+        .map(|((site, kind, url), p)| rampart_store::NewAlert {
+            kind: "policy_violation".into(),
+            site: config.sites[*site].id.clone(),
+            subject: url.clone(),
+            dedup: String::new(),
+            severity: "warning".into(),
+            created_at: now,
+            details: serde_json::json!({
+                "url": url,
+                "resource": kind_name(*kind),
+                "page": p.pages.front(),
+                "reports": p.reports,
+            }),
+        })
+        .collect();
     pending.clear();
+    for alert in blocked {
+        crate::alerts::raise(store, alerts, alert).await;
+    }
     metrics::histogram!(FLUSH_SECONDS).record(started.elapsed().as_secs_f64());
     let learning: HashMap<&str, i64> = learning_start
         .iter()

@@ -24,7 +24,7 @@ mod time;
 
 pub use app::{Server, run, start};
 pub use config::{Config, ConfigError};
-pub use proxy::validate as validate_proxy;
+pub use proxy::{matches_pattern as page_matches, validate as validate_proxy};
 pub use time::now_ms;
 
 /// The monitoring headers for a configured site, as `(name, value)` pairs.

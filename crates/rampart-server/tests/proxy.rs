@@ -202,3 +202,53 @@ async fn a_dead_upstream_is_a_502() {
     assert_eq!(r.status(), 502);
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn page_policies_are_added_per_path_in_their_mode() {
+    let up = upstream().await;
+    let t = start(
+        "",
+        &format!(
+            "[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\"\n\
+             [[proxy.policies]]\npage = \"/checkout*\"\nmode = \"enforce\"\npolicy = \"script-src 'self' https://cdn.example; object-src 'none'; base-uri 'self'\"\n\
+             [[proxy.policies]]\npage = \"*\"\npolicy = \"script-src 'self'\""
+        ),
+    )
+    .await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    let r = t
+        .http
+        .get(format!("{proxy}/checkout"))
+        .send()
+        .await
+        .unwrap();
+    let enforced: Vec<&str> = r
+        .headers()
+        .get_all(header::CONTENT_SECURITY_POLICY)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        enforced.len(),
+        2,
+        "the site's own policy and ours: {enforced:?}"
+    );
+    assert_eq!(enforced[0], "frame-ancestors 'self'");
+    assert!(
+        enforced[1].starts_with("script-src 'self' https://cdn.example; object-src 'none'; base-uri 'self'; report-uri http://"),
+        "{}",
+        enforced[1]
+    );
+    assert!(enforced[1].ends_with(&format!("/report/{KEY}")));
+    // Elsewhere the catch-all policy, report-only, next to the monitoring header.
+    let r = t.http.get(format!("{proxy}/blob")).send().await.unwrap();
+    assert!(r.headers().get(header::CONTENT_SECURITY_POLICY).is_none());
+    let r = t.http.get(format!("{proxy}/app.js")).send().await.unwrap();
+    assert!(
+        r.headers()
+            .get("content-security-policy-report-only")
+            .is_none(),
+        "not HTML"
+    );
+    t.server.shutdown().await.unwrap();
+}

@@ -53,6 +53,8 @@ pub(crate) struct Proxy {
     sample_rate: f64,
     /// Monitoring headers of the proxied site.
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// `(path pattern, header name, header value)` of the configured page policies.
+    policies: Vec<(String, HeaderName, HeaderValue)>,
     /// Page origin used for inventoried inline scripts when the request has no Host.
     origin: String,
     /// HTML responses seen, for deterministic sampling (`sample_rate` = share of them).
@@ -105,6 +107,32 @@ pub(crate) fn router(
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let report_url = config.report_url(&site_config.key);
+    let mut policies = Vec::new();
+    for p in &proxy.policies {
+        let mut value = p.policy.trim().trim_end_matches(';').to_string();
+        if !value.contains("report-uri") {
+            value.push_str(&format!("; report-uri {report_url}"));
+        }
+        for f in rampart_csp::lint(&value) {
+            if f.severity == rampart_csp::Severity::High {
+                tracing::warn!(page = %p.page, directive = %f.directive, "[[proxy.policies]]: {}", f.message);
+            }
+        }
+        let name = match p.mode {
+            crate::config::PolicyMode::Enforce => header::CONTENT_SECURITY_POLICY,
+            crate::config::PolicyMode::Log => {
+                HeaderName::from_static("content-security-policy-report-only")
+            }
+        };
+        let value = HeaderValue::from_str(&value).map_err(|_| {
+            anyhow::anyhow!(
+                "[[proxy.policies]] page {:?}: the policy is not a valid header value",
+                p.page
+            )
+        })?;
+        policies.push((p.page.clone(), name, value));
+    }
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
     connector.set_keepalive(Some(std::time::Duration::from_secs(60)));
@@ -118,6 +146,7 @@ pub(crate) fn router(
         site,
         sample_rate: site_config.sample_rate,
         headers,
+        policies,
         origin: site_config
             .origins
             .first()
@@ -255,6 +284,14 @@ async fn forward(
         metrics::counter!(PROXIED, "outcome" => "passed").increment(1);
         return Response::from_parts(parts, Body::new(body));
     }
+    let page_path = path.split(['?', '#']).next().unwrap_or("/");
+    if let Some((_, name, value)) = p
+        .policies
+        .iter()
+        .find(|(pattern, _, _)| matches_pattern(pattern, page_path))
+    {
+        parts.headers.append(name.clone(), value.clone());
+    }
     if p.sampled() {
         for (name, value) in &p.headers {
             parts.headers.append(name.clone(), value.clone());
@@ -267,7 +304,6 @@ async fn forward(
         .headers
         .get(header::CONTENT_ENCODING)
         .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    let page_path = path.split(['?', '#']).next().unwrap_or("/");
     if !identity || p.config.max_inline_html_bytes == 0 || !p.due_for_scan(page_path) {
         return Response::from_parts(parts, Body::new(body));
     }
@@ -289,6 +325,49 @@ async fn forward(
     )
 }
 
+/// `*` matches any run of characters; everything else literally.
+pub fn matches_pattern(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if text.len() < first.len() + last.len() || !text.starts_with(first) || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(i) => rest = &rest[i + middle.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
 fn scheme_of(origin: &str) -> &str {
     origin.split_once("://").map_or("http", |(s, _)| s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_pattern as matches;
+
+    #[test]
+    fn page_patterns() {
+        assert!(matches(
+            "https://shop.example/checkout*",
+            "https://shop.example/checkout/pay"
+        ));
+        assert!(matches("*checkout*", "https://shop.example/a/checkout/b"));
+        assert!(matches("/checkout", "/checkout"));
+        assert!(!matches("/checkout", "/checkout/x"));
+        assert!(!matches("*/cart", "/checkout"));
+        assert!(matches("a*b*c", "a-b-c"));
+        assert!(!matches("a*b*c", "a-c-b"));
+        assert!(
+            !matches("ab*ba", "aba"),
+            "prefix and suffix may not overlap"
+        );
+    }
 }
