@@ -595,6 +595,7 @@ pub(crate) async fn alerts(
         "script_hash_mismatch",
         "malicious_script",
         "malicious_domain",
+        "policy_violation",
     ];
     page(
         "Alerts",
