@@ -144,6 +144,19 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         intel.clone(),
         alert_tx.clone(),
     );
+    let proxy = match &config.proxy {
+        Some(p) => Some(crate::proxy::router(
+            &config,
+            p,
+            crate::proxy::Deps {
+                queue: queue_tx.clone(),
+                intel: intel.clone(),
+                store: store.clone(),
+                alerts: alert_tx.clone(),
+            },
+        )?),
+        None => None,
+    };
     let inventory = tokio::spawn(crate::inventory::run(
         config.clone(),
         store.clone(),
@@ -152,10 +165,6 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         fetch_tx,
         intel,
     ));
-    let proxy = match &config.proxy {
-        Some(p) => Some(crate::proxy::router(&config, p, queue_tx.clone())?),
-        None => None,
-    };
     let sites_by_key = config
         .sites
         .iter()

@@ -134,6 +134,10 @@ pub struct ProxyConfig {
     /// Policies the proxy applies per page (first match wins), on every HTML response.
     #[serde(default)]
     pub policies: Vec<PagePolicy>,
+    /// Blocking mode: remove `<script>` elements that are blocklisted or scored malicious
+    /// from the HTML as it streams, and record each removal (`script_blocked`).
+    #[serde(default)]
+    pub block: bool,
 }
 
 /// `[[proxy.policies]]`: a Content-Security-Policy for the pages whose path matches `page`
@@ -169,6 +173,7 @@ impl ProxyConfig {
             max_inline_html_bytes: default_max_inline_html_bytes(),
             inline_scan_interval: default_inline_scan_interval(),
             policies: Vec::new(),
+            block: false,
         }
     }
 }

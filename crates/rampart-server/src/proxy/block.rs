@@ -1,0 +1,222 @@
+//! Blocking mode: HTML is rewritten as it streams (lol_html's `Send` rewriter) and `<script>`
+//! elements that must not reach a visitor are removed — external scripts whose URL (or host) is
+//! on the blocklists or whose newest fetched version scored malicious, inline scripts whose
+//! content hash was scored malicious. Inline script text is held back until its element ends
+//! (the decision needs the whole text); everything else passes through as it arrives.
+
+use std::collections::HashSet;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+
+use axum::body::Bytes;
+use base64::Engine;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use lol_html::html_content::ContentType;
+use lol_html::send::{HtmlRewriter, Settings};
+use lol_html::{element, text};
+use sha2::{Digest, Sha256};
+
+/// What the proxy refuses to deliver.
+#[derive(Default)]
+pub(crate) struct Flagged {
+    /// Script URLs (without query) whose newest version scored malicious.
+    pub urls: RwLock<HashSet<String>>,
+    /// `sha256-BASE64` of inline scripts that scored malicious.
+    pub inline: RwLock<HashSet<String>>,
+}
+
+/// One removal, for the record.
+#[derive(Debug, Clone)]
+pub(crate) struct Removed {
+    pub subject: String,
+    pub reason: String,
+}
+
+pub(crate) struct Policy {
+    pub flagged: Arc<Flagged>,
+    pub intel: Arc<crate::intel::Intel>,
+}
+
+impl Policy {
+    /// Why an external script must go, if it must.
+    fn external(&self, url: &str) -> Option<String> {
+        let bare = url.split(['?', '#']).next().unwrap_or(url);
+        if self
+            .flagged
+            .urls
+            .read()
+            .expect("not poisoned")
+            .contains(bare)
+        {
+            return Some("its newest version scored malicious".into());
+        }
+        self.intel.lists().lookup(url).map(|hit| {
+            format!(
+                "{} is on blocklist {} ({})",
+                hit.entry, hit.listing.list, hit.listing.category
+            )
+        })
+    }
+
+    fn inline(&self, text: &str) -> Option<String> {
+        let hash = format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+        );
+        self.flagged
+            .inline
+            .read()
+            .expect("not poisoned")
+            .contains(&hash)
+            .then(|| format!("inline script {hash} scored malicious"))
+    }
+}
+
+type Sink = Box<dyn FnMut(&[u8]) + Send>;
+
+/// The rewriting body.
+pub(crate) struct Rewrite<B> {
+    inner: B,
+    rewriter: Option<HtmlRewriter<'static, Sink>>,
+    output: Arc<Mutex<Vec<u8>>>,
+    removed: Arc<Mutex<Vec<Removed>>>,
+    on_end: Option<Box<dyn FnOnce(Vec<Removed>) + Send>>,
+}
+
+impl<B> Rewrite<B> {
+    /// `page` resolves relative `src`; `on_end` receives the removals once the page is done.
+    pub(crate) fn new(
+        inner: B,
+        page: &str,
+        policy: Arc<Policy>,
+        on_end: Box<dyn FnOnce(Vec<Removed>) + Send>,
+    ) -> Self {
+        let output: Arc<Mutex<Vec<u8>>> = Arc::default();
+        let removed: Arc<Mutex<Vec<Removed>>> = Arc::default();
+        let base = url::Url::parse(page).ok();
+        let (out, rm_ext, rm_inline) = (output.clone(), removed.clone(), removed.clone());
+        let (p_ext, p_inline) = (policy.clone(), policy);
+        let mut held = String::new();
+        let settings = Settings {
+            element_content_handlers: vec![
+                element!("script[src]", move |el| {
+                    let Some(src) = el.get_attribute("src") else {
+                        return Ok(());
+                    };
+                    let url = base
+                        .as_ref()
+                        .and_then(|b| b.join(src.trim()).ok())
+                        .map_or(src.clone(), |u| u.to_string());
+                    if let Some(reason) = p_ext.external(&url) {
+                        el.remove();
+                        rm_ext.lock().expect("not poisoned").push(Removed {
+                            subject: url,
+                            reason,
+                        });
+                    }
+                    Ok(())
+                }),
+                text!("script:not([src])", move |chunk| {
+                    held.push_str(chunk.as_str());
+                    chunk.remove();
+                    if chunk.last_in_text_node() {
+                        let text = std::mem::take(&mut held);
+                        match p_inline.inline(&text) {
+                            Some(reason) => rm_inline.lock().expect("not poisoned").push(Removed {
+                                subject: format!(
+                                    "inline script: {}",
+                                    text.chars().take(40).collect::<String>()
+                                ),
+                                reason,
+                            }),
+                            None => chunk.replace(&text, ContentType::Html),
+                        }
+                    }
+                    Ok(())
+                }),
+            ],
+            ..Settings::new_send()
+        };
+        let sink: Sink = Box::new(move |bytes: &[u8]| {
+            out.lock().expect("not poisoned").extend_from_slice(bytes)
+        });
+        Self {
+            inner,
+            rewriter: Some(HtmlRewriter::new(settings, sink)),
+            output,
+            removed,
+            on_end: Some(on_end),
+        }
+    }
+
+    fn take_output(&self) -> Bytes {
+        Bytes::from(std::mem::take(
+            &mut *self.output.lock().expect("not poisoned"),
+        ))
+    }
+
+    fn finish(&mut self) {
+        if let Some(r) = self.rewriter.take()
+            && let Err(e) = r.end()
+        {
+            tracing::warn!(error = %e, "HTML rewriting failed at the end of the page");
+        }
+        if let Some(f) = self.on_end.take() {
+            f(std::mem::take(
+                &mut *self.removed.lock().expect("not poisoned"),
+            ));
+        }
+    }
+}
+
+impl<B> HttpBody for Rewrite<B>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    type Data = Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        loop {
+            if this.rewriter.is_none() {
+                let rest = this.take_output();
+                return Poll::Ready((!rest.is_empty()).then(|| Ok(Frame::data(rest))));
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => this.finish(),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    }; // trailers: dropped
+                    if let Some(r) = this.rewriter.as_mut()
+                        && let Err(e) = r.write(&data)
+                    {
+                        metrics::counter!(super::PROXIED, "outcome" => "rewrite_error")
+                            .increment(1);
+                        return Poll::Ready(Some(Err(Box::new(e))));
+                    }
+                    let out = this.take_output();
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(Frame::data(out))));
+                    }
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.rewriter.is_none() && self.output.lock().expect("not poisoned").is_empty()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default() // the length changes when a script is removed
+    }
+}
