@@ -29,6 +29,9 @@ const BLOCK_PAGE: &str = concat!(
     "</body></html>"
 );
 
+/// Whether `/account` has lost its security headers (the tamper test flips it).
+static WEAKENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn big_body() -> Vec<u8> {
     (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect()
 }
@@ -45,6 +48,24 @@ async fn upstream() -> String {
                     ],
                     PAGE,
                 )
+            }),
+        )
+        .route(
+            "/account",
+            axum::routing::get(|| async {
+                let mut r =
+                    ([(header::CONTENT_TYPE, "text/html")], "<p>account</p>").into_response();
+                if !WEAKENED.load(std::sync::atomic::Ordering::SeqCst) {
+                    r.headers_mut().insert(
+                        header::STRICT_TRANSPORT_SECURITY,
+                        "max-age=31536000".parse().unwrap(),
+                    );
+                    r.headers_mut().insert(
+                        header::CONTENT_SECURITY_POLICY,
+                        "script-src 'self'".parse().unwrap(),
+                    );
+                }
+                r
             }),
         )
         .route(
@@ -342,5 +363,38 @@ async fn blocking_mode_removes_exactly_the_flagged_scripts_and_records_it() {
     );
     let metrics = t.metrics().await;
     assert!(metric(&metrics, "rampart_proxy_scripts_blocked_total") >= 2.0);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_page_losing_its_security_headers_alerts() {
+    let (t, proxy) = proxied("").await;
+    for _ in 0..2 {
+        let r = t.http.get(format!("{proxy}/account")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    WEAKENED.store(true, std::sync::atomic::Ordering::SeqCst);
+    t.http.get(format!("{proxy}/account")).send().await.unwrap();
+    let v = t
+        .eventually("/api/v1/alerts?kind=security_headers_changed", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let alerts = v["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "the baseline itself does not alert: {v}");
+    let a = &alerts[0];
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["subject"], "/account");
+    let changed: Vec<&str> = a["details"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["header"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        changed,
+        ["content-security-policy", "strict-transport-security"]
+    );
+    assert_eq!(a["details"]["changes"][0]["after"], serde_json::Value::Null);
     t.server.shutdown().await.unwrap();
 }

@@ -596,6 +596,8 @@ pub(crate) async fn alerts(
         "malicious_script",
         "malicious_domain",
         "policy_violation",
+        "script_blocked",
+        "security_headers_changed",
     ];
     page(
         "Alerts",

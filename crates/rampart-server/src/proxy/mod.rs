@@ -8,6 +8,7 @@
 //! blocking mode and enforced policies (issue 6), inline scripts of compressed pages.
 
 mod block;
+mod headers;
 mod tee;
 
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ pub(crate) struct Proxy {
     queue: mpsc::Sender<Accepted>,
     /// What inline scans found malicious and what the fetcher scored malicious.
     flagged: Arc<block::Flagged>,
+    /// Security headers each page path was last served with.
+    baselines: headers::Baselines,
     /// Blocking mode's policy (`[proxy] block = true`).
     block: Option<Arc<block::Policy>>,
     store: Arc<dyn rampart_store::Store>,
@@ -198,6 +201,7 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
         html_seen: AtomicU64::new(0),
         scanned: std::sync::Mutex::new(HashMap::new()),
         queue: deps.queue,
+        baselines: headers::Baselines::default(),
         block: proxy.block.then(|| {
             Arc::new(block::Policy {
                 flagged: flagged.clone(),
@@ -341,6 +345,13 @@ async fn forward(
         return Response::from_parts(parts, Body::new(body));
     }
     let page_path = path.split(['?', '#']).next().unwrap_or("/");
+    // The origin's own security headers, before ours are added.
+    let changes = p
+        .baselines
+        .observe(page_path, headers::snapshot(&parts.headers));
+    if !changes.is_empty() {
+        header_alert(&p, page_path, changes);
+    }
     if let Some((_, name, value)) = p
         .policies
         .iter()
@@ -417,6 +428,42 @@ async fn forward(
         body = Body::new(block::Rewrite::new(body, &page, policy.clone(), record));
     }
     Response::from_parts(parts, body)
+}
+
+/// Raises `security_headers_changed` (warning; critical when a CSP or HSTS got weaker by
+/// disappearing), deduplicated by the new header set.
+fn header_alert(p: &Proxy, page_path: &str, changes: headers::Changes) {
+    let removed_protection = changes.iter().any(|(name, before, after)| {
+        before.is_some()
+            && after.is_none()
+            && matches!(
+                *name,
+                "content-security-policy" | "strict-transport-security"
+            )
+    });
+    let details: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|(name, before, after)| serde_json::json!({ "header": name, "before": before, "after": after }))
+        .collect();
+    let dedup = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        serde_json::to_vec(&details).unwrap_or_default(),
+    ));
+    let alert = rampart_store::NewAlert {
+        kind: "security_headers_changed".into(),
+        site: p.site_id.clone(),
+        subject: page_path.to_string(),
+        dedup,
+        severity: if removed_protection {
+            "critical"
+        } else {
+            "warning"
+        }
+        .into(),
+        created_at: crate::time::now_ms(),
+        details: serde_json::json!({ "page": page_path, "changes": details }),
+    };
+    let (store, alerts) = (p.store.clone(), p.alerts.clone());
+    tokio::spawn(async move { crate::alerts::raise(&*store, &alerts, alert).await });
 }
 
 /// `*` matches any run of characters; everything else literally.
