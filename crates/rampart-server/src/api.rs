@@ -26,6 +26,11 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sites/{id}/header", get(site_header))
         .route("/api/v1/sites/{id}/scripts/versions", get(script_versions))
         .route("/api/v1/sites/{id}/scripts/diff", get(script_diff))
+        .route("/api/v1/sites/{id}/inventory", get(inventory_export))
+        .route(
+            "/api/v1/sites/{id}/scripts/justification",
+            axum::routing::put(set_justification),
+        )
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/alerts/{id}/deliveries", get(deliveries))
         .route("/api/v1/bgp/alerts", get(bgp_alerts))
@@ -280,6 +285,76 @@ async fn bgp_alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) 
         }
         Err(e) => {
             tracing::error!(error = %e, "listing BGP alerts failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The compliance export: `?format=csv` or JSON (default).
+async fn inventory_export(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    match crate::export::inventory(&state, site).await {
+        Ok(rows) if q.format.as_deref() == Some("csv") => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{}-scripts.csv\"", site.id),
+                ),
+            ],
+            crate::export::to_csv(&rows),
+        )
+            .into_response(),
+        Ok(rows) => Json(json!({ "site": site.id, "scripts": rows })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "inventory export failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Justification {
+    pub url: String,
+    pub justification: String,
+}
+
+/// Longest justification kept (bytes).
+pub(crate) const MAX_JUSTIFICATION: usize = 4096;
+
+async fn set_justification(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(j): Json<Justification>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    if j.justification.len() > MAX_JUSTIFICATION || j.url.len() > 8192 {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "justification or url too long",
+        );
+    }
+    match state
+        .store
+        .set_justification(&site.id, &j.url, &j.justification, crate::time::now_ms())
+        .await
+    {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "storing a justification failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
         }
     }

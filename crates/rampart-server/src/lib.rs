@@ -13,6 +13,7 @@ mod app;
 pub mod bgp;
 pub mod config;
 mod dashboard;
+mod export;
 mod fetcher;
 mod intake;
 pub mod intel;

@@ -267,3 +267,119 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn justifications_are_edited_with_csrf_and_exported() {
+    let t = start("", "").await;
+    let url = "https://cdn.pay.example/widget.js";
+    let body = serde_json::json!({"csp-report": {
+        "document-uri": "https://shop.example/checkout", "effective-directive": "script-src-elem", "blocked-uri": url,
+    }});
+    assert_eq!(
+        t.post("application/csp-report", body.to_string())
+            .await
+            .status(),
+        204
+    );
+    t.eventually("/api/v1/sites/shop/scripts", |v| {
+        !v["scripts"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let http = client();
+    let session = sign_in(&t, &http).await;
+    let page = get(
+        &http,
+        format!("{}/sites/shop/script?url={}", t.base, url_encode(url)),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    let csrf = page
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let post = |csrf: String, text: &'static str| {
+        let (http, session, base) = (http.clone(), session.clone(), t.base.clone());
+        async move {
+            http.post(format!("{base}/sites/shop/script/justification"))
+                .header(header::COOKIE, session)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("url", url),
+                    ("justification", text),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(post("forged".into(), "x").await.status(), 403);
+    assert_eq!(
+        post(csrf.clone(), "=cmd|' /C calc'!A0 card form widget")
+            .await
+            .status(),
+        303
+    );
+    let page = get(
+        &http,
+        format!("{}/sites/shop/script?url={}", t.base, url_encode(url)),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        page.contains("=cmd|&#39; /C calc&#39;!A0 card form widget")
+            || page.contains("=cmd|' /C calc'!A0 card form widget")
+    );
+
+    // The export: JSON through the API, CSV through the dashboard, formula defused.
+    let json = t.api("/api/v1/sites/shop/inventory").await;
+    assert_eq!(json["scripts"][0]["url"], url);
+    assert_eq!(
+        json["scripts"][0]["justification"],
+        "=cmd|' /C calc'!A0 card form widget"
+    );
+    let csv = get(
+        &http,
+        format!("{}/sites/shop/inventory.csv", t.base),
+        &session,
+    )
+    .await;
+    assert_eq!(
+        csv.headers()[header::CONTENT_TYPE],
+        "text/csv; charset=utf-8"
+    );
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("url,domain,status,"), "{csv}");
+    assert!(
+        csv.contains("\"'=cmd|' /C calc'!A0 card form widget\""),
+        "{csv}"
+    );
+
+    // The API edits too (Bearer), and an empty text clears it.
+    let r = t
+        .http
+        .put(format!(
+            "{}/api/v1/sites/shop/scripts/justification",
+            t.base
+        ))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"url": url, "justification": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        t.api("/api/v1/sites/shop/inventory").await["scripts"][0]["justification"],
+        serde_json::Value::Null
+    );
+    t.server.shutdown().await.unwrap();
+}

@@ -69,6 +69,15 @@ pub trait Store: Send + Sync + 'static {
     /// The newest version of every fetched script of a site.
     async fn latest_versions(&self, site: &str) -> Result<Vec<(VersionRow, i64)>>;
 
+    /// Sets (or, with empty text, clears) the justification of a script (PCI DSS 6.4.3).
+    async fn set_justification(&self, site: &str, url: &str, text: &str, at: i64) -> Result<()>;
+
+    /// Justifications of a site's scripts: URL → (text, updated at).
+    async fn justifications(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::HashMap<String, (String, i64)>>;
+
     /// Replaces a stored version's analysis (rescoring with a new model).
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()>;
 

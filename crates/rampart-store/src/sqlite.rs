@@ -332,6 +332,48 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn set_justification(&self, site: &str, url: &str, text: &str, at: i64) -> Result<()> {
+        if text.trim().is_empty() {
+            sqlx::query("DELETE FROM script_justifications WHERE site = ? AND url = ?")
+                .bind(site)
+                .bind(url)
+                .execute(&self.pool)
+                .await?;
+        } else {
+            sqlx::query(
+                "INSERT INTO script_justifications (site, url, justification, updated_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (site, url) DO UPDATE SET justification = excluded.justification, updated_at = excluded.updated_at",
+            )
+            .bind(site)
+            .bind(url)
+            .bind(text)
+            .bind(at)
+            .execute(&self.pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn justifications(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::HashMap<String, (String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT url, justification, updated_at FROM script_justifications WHERE site = ?",
+        )
+        .bind(site)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("url")?,
+                    (r.try_get("justification")?, r.try_get("updated_at")?),
+                ))
+            })
+            .collect()
+    }
+
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()> {
         sqlx::query("UPDATE script_versions SET analysis = ? WHERE id = ?")
             .bind(analysis.to_string())

@@ -202,3 +202,42 @@ async fn versions_are_content_addressed_and_pruned_to_the_newest() {
     assert_eq!(latest.len(), 1);
     assert_eq!((latest[0].0.sha256.as_str(), latest[0].1), ("dd", 3));
 }
+
+#[tokio::test]
+async fn justifications_are_set_replaced_cleared_and_survive_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = store(&dir).await;
+    s.set_justification(
+        "shop",
+        "https://cdn.example/a.js",
+        "payment widget, contract #12",
+        10,
+    )
+    .await
+    .unwrap();
+    s.set_justification("shop", "https://cdn.example/b.js", "analytics", 11)
+        .await
+        .unwrap();
+    s.set_justification(
+        "shop",
+        "https://cdn.example/a.js",
+        "payment widget, contract #13",
+        12,
+    )
+    .await
+    .unwrap();
+    s.set_justification("other", "https://cdn.example/a.js", "x", 13)
+        .await
+        .unwrap();
+    s.set_justification("shop", "https://cdn.example/b.js", "  ", 14)
+        .await
+        .unwrap();
+    drop(s);
+    let s = store(&dir).await;
+    let j = s.justifications("shop").await.unwrap();
+    assert_eq!(j.len(), 1);
+    assert_eq!(
+        j["https://cdn.example/a.js"],
+        ("payment widget, contract #13".to_string(), 12)
+    );
+}

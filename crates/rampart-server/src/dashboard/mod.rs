@@ -35,6 +35,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/sites/{id}", get(pages::site))
         .route("/sites/{id}/script", get(pages::script))
+        .route("/sites/{id}/script/justification", post(pages::justify))
+        .route("/sites/{id}/inventory.csv", get(pages::export_csv))
+        .route("/sites/{id}/inventory.json", get(pages::export_json))
         .route("/alerts", get(pages::alerts))
         .route("/bgp", get(pages::bgp))
 }
@@ -142,7 +145,7 @@ pub(crate) fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Respon
     r
 }
 
-fn redirect(to: &str) -> Response {
+pub(crate) fn redirect(to: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     r.headers_mut().insert(
         header::LOCATION,

@@ -375,6 +375,11 @@ pub(crate) async fn site(
                 input type="hidden" name="sort" value=(f.sort);
                 button type="submit" { "Filter" }
             }
+            p {
+                "Compliance export (PCI DSS 6.4.3, with justifications): "
+                a href={"/sites/" (enc(&site.id)) "/inventory.csv"} { "CSV" } " · "
+                a href={"/sites/" (enc(&site.id)) "/inventory.json"} { "JSON" }
+            }
             h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
             (resource_table(&site.id, &script_rows, true, &f))
             h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
@@ -428,6 +433,12 @@ pub(crate) async fn script(
         return store_error();
     };
     let resource = resources.iter().find(|r| r.url == q.url);
+    let justification = state
+        .store
+        .justifications(&site.id)
+        .await
+        .ok()
+        .and_then(|mut j| j.remove(&q.url));
     let diff = match (versions.first(), versions.get(1)) {
         (Some(new), Some(old)) => match (
             state.store.version_body(&old.sha256).await,
@@ -467,6 +478,22 @@ pub(crate) async fn script(
                         span.muted { " (model " (c["model"].as_str().unwrap_or("?")) ")" }
                         ul.reasons { @for r in list(&c["reasons"]) { li { (r) } } }
                     }
+                }
+            }
+            h2 { "Justification" }
+            @if let Some((text, at)) = &justification {
+                p { (text) span.muted { " (" (when(*at)) ")" } }
+            } @else {
+                p.muted { "None yet: PCI DSS 6.4.3 asks why each payment-page script is needed." }
+            }
+            @if let super::Viewer::Session { csrf } = &v {
+                form.justify method="post" action={"/sites/" (enc(&site.id)) "/script/justification"} {
+                    input type="hidden" name="csrf" value=(csrf);
+                    input type="hidden" name="url" value=(q.url);
+                    textarea name="justification" rows="2" cols="80" maxlength="4096" {
+                        @if let Some((text, _)) = &justification { (text) }
+                    }
+                    button type="submit" { "Save justification" }
                 }
             }
             h2 { "Versions" }
@@ -669,4 +696,97 @@ pub(crate) async fn bgp(State(state): State<AppState>, headers: HeaderMap) -> Re
             }
         },
     )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct JustifyForm {
+    csrf: String,
+    url: String,
+    justification: String,
+}
+
+/// Saves a justification from the script page (session and CSRF token required).
+pub(crate) async fn justify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::Form(f): axum::extract::Form<JustifyForm>,
+) -> Response {
+    let Some(super::Viewer::Session { csrf }) = viewer(&state, &headers) else {
+        return to_login();
+    };
+    if !crate::api::same(csrf.as_bytes(), f.csrf.as_bytes()) {
+        return (StatusCode::FORBIDDEN, "bad CSRF token").into_response();
+    }
+    let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
+        return (StatusCode::NOT_FOUND, "unknown site").into_response();
+    };
+    if f.justification.len() > crate::api::MAX_JUSTIFICATION {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "justification too long").into_response();
+    }
+    if state
+        .store
+        .set_justification(&site.id, &f.url, &f.justification, now_ms())
+        .await
+        .is_err()
+    {
+        return store_error();
+    }
+    super::redirect(&format!(
+        "/sites/{}/script?url={}",
+        enc(&site.id),
+        enc(&f.url)
+    ))
+}
+
+async fn export(state: &AppState, headers: &HeaderMap, id: &str, csv: bool) -> Response {
+    if viewer(state, headers).is_none() {
+        return to_login();
+    }
+    let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
+        return (StatusCode::NOT_FOUND, "unknown site").into_response();
+    };
+    let Ok(rows) = crate::export::inventory(state, site).await else {
+        return store_error();
+    };
+    let (body, kind, ext) = if csv {
+        (
+            crate::export::to_csv(&rows),
+            "text/csv; charset=utf-8",
+            "csv",
+        )
+    } else {
+        (
+            serde_json::json!({ "site": site.id, "scripts": rows }).to_string(),
+            "application/json",
+            "json",
+        )
+    };
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, kind.to_string()),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}-scripts.{ext}\"", site.id),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+pub(crate) async fn export_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    export(&state, &headers, &id, true).await
+}
+
+pub(crate) async fn export_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    export(&state, &headers, &id, false).await
 }

@@ -1,0 +1,9 @@
+-- PCI DSS 4.0 6.4.3: every script on a payment page needs a written justification. One row per
+-- (site, script URL); editing replaces it and keeps who/when.
+CREATE TABLE script_justifications (
+    site          TEXT    NOT NULL,
+    url           TEXT    NOT NULL,
+    justification TEXT    NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    PRIMARY KEY (site, url)
+);
