@@ -36,6 +36,42 @@ pub(crate) async fn raise(store: &dyn Store, notify: &mpsc::Sender<AlertRow>, al
     }
 }
 
+/// How young a domain registration must be to count as "newly registered".
+const NEWLY_REGISTERED_MS: i64 = 30 * 86_400_000;
+
+/// Adds the deployment-wide view to a new-domain alert: whether any other site here has seen
+/// the domain (`first_in_deployment`), and, with a registration feed, whether it was registered
+/// in the last 30 days (then the alert is critical: skimmer domains are usually days old).
+pub(crate) async fn enrich_domain_alert(
+    mut alert: NewAlert,
+    store: &dyn Store,
+    intel: &crate::intel::Lists,
+) -> NewAlert {
+    if !matches!(
+        alert.kind.as_str(),
+        "new_script_domain" | "new_connection_domain"
+    ) {
+        return alert;
+    }
+    let domain = alert.subject.clone();
+    if let Ok((sites, first)) = store.domain_elsewhere(&domain, &alert.site).await {
+        alert.details["first_in_deployment"] = json!(sites.is_empty());
+        if !sites.is_empty() {
+            alert.details["seen_on_sites"] = json!(sites);
+            alert.details["first_seen_in_deployment"] = json!(first.map(crate::time::rfc3339));
+        }
+    }
+    if let Some(registered) = intel.registered(&domain) {
+        alert.details["registered"] = json!(crate::time::rfc3339(registered));
+        let young = alert.created_at - registered < NEWLY_REGISTERED_MS;
+        alert.details["newly_registered"] = json!(young);
+        if young {
+            alert.severity = "critical".into();
+        }
+    }
+    alert
+}
+
 /// The alerts a committed batch gives rise to.
 pub(crate) fn evaluate(
     outcome: &BatchOutcome,

@@ -200,6 +200,10 @@ fn default_max_inline_html_bytes() -> usize {
 pub struct IntelConfig {
     #[serde(default)]
     pub blocklists: Vec<BlocklistConfig>,
+    /// Domain registration feed (`domain,YYYY-MM-DD` per line): new-domain alerts say whether
+    /// the domain is under 30 days old, and are critical when it is.
+    #[serde(default)]
+    pub registrations: Option<PathBuf>,
     /// How often the files are checked for changes.
     #[serde(default = "default_intel_reload", with = "humantime_serde_compat")]
     pub reload_interval: Duration,
@@ -209,6 +213,7 @@ impl Default for IntelConfig {
     fn default() -> Self {
         Self {
             blocklists: Vec::new(),
+            registrations: None,
             reload_interval: default_intel_reload(),
         }
     }

@@ -38,6 +38,8 @@ pub struct Lists {
     urls: HashMap<String, Listing>,
     /// Lines that were neither a domain, a URL nor a hosts-file entry.
     pub skipped: usize,
+    /// Registration time (ms) of domains, from the `registrations` feed.
+    registered: HashMap<String, i64>,
 }
 
 /// Hosts-file targets that mean "block" (the listed name follows them).
@@ -126,6 +128,43 @@ impl Lists {
         }
     }
 
+    /// Adds a registration feed: `domain,YYYY-MM-DD` (or whitespace-separated, or an RFC 3339
+    /// time) per line; `#` comments; unparseable lines are counted in `skipped`.
+    pub fn add_registrations(&mut self, text: &str) {
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut parts = line.split([',', ' ', '\t']).filter(|p| !p.is_empty());
+            let (Some(domain), Some(date)) = (parts.next(), parts.next()) else {
+                self.skipped += 1;
+                continue;
+            };
+            let when = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc().timestamp_millis())
+                .or_else(|| {
+                    chrono::DateTime::parse_from_rfc3339(date)
+                        .ok()
+                        .map(|t| t.timestamp_millis())
+                });
+            let domain = domain.trim_end_matches('.').to_ascii_lowercase();
+            match when {
+                Some(ms) if valid_host(&domain) => {
+                    self.registered.insert(domain, ms);
+                }
+                _ => self.skipped += 1,
+            }
+        }
+    }
+
+    /// When `domain` was registered, if the feed says.
+    pub fn registered(&self, domain: &str) -> Option<i64> {
+        self.registered.get(&domain.to_ascii_lowercase()).copied()
+    }
+
     pub fn len(&self) -> usize {
         self.hosts.len() + self.urls.len()
     }
@@ -171,6 +210,12 @@ fn modified(path: &Path) -> Option<SystemTime> {
 
 fn load(config: &IntelConfig) -> anyhow::Result<Lists> {
     let mut lists = Lists::default();
+    if let Some(path) = &config.registrations {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("cannot read registration feed {}: {e}", path.display())
+        })?;
+        lists.add_registrations(&text);
+    }
     for b in &config.blocklists {
         let text = std::fs::read_to_string(&b.path)
             .map_err(|e| anyhow::anyhow!("cannot read blocklist {}: {e}", b.path.display()))?;
@@ -185,6 +230,15 @@ fn load(config: &IntelConfig) -> anyhow::Result<Lists> {
     Ok(lists)
 }
 
+/// The files whose changes trigger a reload.
+fn watched(config: &IntelConfig) -> impl Iterator<Item = &PathBuf> {
+    config
+        .blocklists
+        .iter()
+        .map(|b| &b.path)
+        .chain(config.registrations.iter())
+}
+
 fn list_name(path: &Path) -> String {
     path.file_name().map_or_else(
         || path.display().to_string(),
@@ -195,11 +249,7 @@ fn list_name(path: &Path) -> String {
 impl Intel {
     /// Loads every configured list; a missing or unreadable file is an error naming it.
     pub fn load(config: &IntelConfig) -> anyhow::Result<Self> {
-        let stamps = config
-            .blocklists
-            .iter()
-            .map(|b| modified(&b.path))
-            .collect();
+        let stamps = watched(config).map(|p| modified(p)).collect();
         let lists = load(config)?;
         tracing::info!(
             entries = lists.len(),
@@ -223,12 +273,7 @@ impl Intel {
     /// Reloads when any file's modification time changed. A file that cannot be read keeps
     /// the previous lists (and is logged) rather than silently emptying them.
     pub fn reload_if_changed(&self) -> bool {
-        let now: Vec<Option<SystemTime>> = self
-            .config
-            .blocklists
-            .iter()
-            .map(|b| modified(&b.path))
-            .collect();
+        let now: Vec<Option<SystemTime>> = watched(&self.config).map(|p| modified(p)).collect();
         if *self.stamps.read().expect("not poisoned") == now {
             return false;
         }
@@ -247,7 +292,7 @@ impl Intel {
     }
 
     pub fn paths(&self) -> impl Iterator<Item = &PathBuf> {
-        self.config.blocklists.iter().map(|b| &b.path)
+        watched(&self.config)
     }
 }
 

@@ -234,6 +234,7 @@ async fn flush(
         &lists,
         crate::time::now_ms(),
     ) {
+        let alert = crate::alerts::enrich_domain_alert(alert, store, &lists).await;
         crate::alerts::raise(store, alerts, alert).await;
     }
     // First sight of a fetchable script: fetch it now rather than at the next scheduled round.

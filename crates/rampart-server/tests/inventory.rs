@@ -334,3 +334,77 @@ async fn listed_domains_alert_at_once_and_list_changes_recheck_the_inventory() {
     );
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn new_domains_say_whether_the_deployment_knows_them_and_how_young_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("registrations.csv");
+    let five_days_ago = chrono::Utc::now().date_naive() - chrono::Days::new(5);
+    std::fs::write(
+        &feed,
+        format!("# domain,registered\nfresh-skim-cdn.com,{five_days_ago}\nold-cdn-provider.com,2001-01-01\nbroken line\n"),
+    )
+    .unwrap();
+    let t = start(
+        "",
+        &format!(
+            "[[sites]]\nid = \"blog\"\nkey = \"blog-key-0001\"\norigins = [\"https://blog.example\"]\n\
+             min_reports = 1\nlearning_period = \"0s\"\n[intel]\nregistrations = \"{}\"",
+            feed.display()
+        ),
+    )
+    .await;
+    let blog = serde_json::json!({"csp-report": {
+        "document-uri": "https://blog.example/post", "effective-directive": "connect-src",
+        "blocked-uri": "https://api.old-cdn-provider.com/x",
+    }});
+    let r = t
+        .http
+        .post(format!("{}/report/blog-key-0001", t.base))
+        .header("content-type", "application/csp-report")
+        .body(blog.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    t.eventually("/api/v1/alerts?site=blog", |v| {
+        !v["alerts"].as_array().unwrap().is_empty()
+    })
+    .await;
+    for url in [
+        "https://cdn.old-cdn-provider.com/y",
+        "https://fresh-skim-cdn.com/c",
+    ] {
+        let r = t
+            .post(
+                "application/csp-report",
+                connect_report("https://shop.example/checkout", url),
+            )
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    let v = t
+        .eventually("/api/v1/alerts?site=shop&kind=new_connection_domain", |v| {
+            v["alerts"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    let by = |d: &str| {
+        v["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["subject"] == d)
+            .unwrap_or_else(|| panic!("{d}: {v}"))
+            .clone()
+    };
+    let old = by("old-cdn-provider.com");
+    assert_eq!(old["details"]["first_in_deployment"], false, "{old}");
+    assert_eq!(old["details"]["seen_on_sites"], serde_json::json!(["blog"]));
+    assert_eq!(old["details"]["newly_registered"], false);
+    assert_eq!(old["severity"], "warning");
+    let fresh = by("fresh-skim-cdn.com");
+    assert_eq!(fresh["details"]["first_in_deployment"], true, "{fresh}");
+    assert_eq!(fresh["details"]["newly_registered"], true, "{fresh}");
+    assert_eq!(fresh["severity"], "critical");
+    t.server.shutdown().await.unwrap();
+}

@@ -69,6 +69,14 @@ pub trait Store: Send + Sync + 'static {
     /// The newest version of every fetched script of a site.
     async fn latest_versions(&self, site: &str) -> Result<Vec<(VersionRow, i64)>>;
 
+    /// Where else this deployment has seen a registrable domain: the sites (other than
+    /// `except`) and the earliest first sight among them.
+    async fn domain_elsewhere(
+        &self,
+        domain: &str,
+        except: &str,
+    ) -> Result<(Vec<String>, Option<i64>)>;
+
     /// Sets (or, with empty text, clears) the justification of a script (PCI DSS 6.4.3).
     async fn set_justification(&self, site: &str, url: &str, text: &str, at: i64) -> Result<()>;
 

@@ -332,6 +332,28 @@ impl Store for SqliteStore {
             .collect()
     }
 
+    async fn domain_elsewhere(
+        &self,
+        domain: &str,
+        except: &str,
+    ) -> Result<(Vec<String>, Option<i64>)> {
+        let rows = sqlx::query(
+            "SELECT site, MIN(first_seen) AS first FROM domains WHERE domain = ? AND site != ? GROUP BY site ORDER BY site",
+        )
+        .bind(domain)
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sites = Vec::new();
+        let mut first: Option<i64> = None;
+        for r in &rows {
+            sites.push(r.try_get::<String, _>("site")?);
+            let f: i64 = r.try_get("first")?;
+            first = Some(first.map_or(f, |x| x.min(f)));
+        }
+        Ok((sites, first))
+    }
+
     async fn set_justification(&self, site: &str, url: &str, text: &str, at: i64) -> Result<()> {
         if text.trim().is_empty() {
             sqlx::query("DELETE FROM script_justifications WHERE site = ? AND url = ?")
