@@ -24,7 +24,7 @@ pub use asrel::{AsRel, Link};
 pub use elem::{Elem, ElemKind};
 pub use generate::{originated, prefixes_yml};
 pub use live::{LiveEvent, LiveStats, subscribe_message, watch};
-pub use monitor::{Event, EventKind, Monitor};
+pub use monitor::{Event, EventKind, Monitor, PrefixView, RouteView};
 pub use mrt::{MrtStats, read_mrt, read_mrt_bytes, read_mrt_filtered};
 pub use prefixes::{Monitored, PrefixError, load_prefixes_yml, parse_prefixes_yml};
 pub use replay::{BASELINE_SECS, Baseline, ReplayInput, ReplayStats, replay, replay_with_progress};

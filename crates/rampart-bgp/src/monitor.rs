@@ -87,6 +87,32 @@ fn carrier_asns(carriers: &[(IpAddr, u32)]) -> usize {
 
 struct Route {
     keys: Vec<Key>,
+    /// Origin and peer ASN of the announcement, for the "who sees it now" view.
+    origin: Option<u32>,
+    peer_asn: u32,
+}
+
+/// One route to a monitored prefix (or a more-specific) as seen right now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RouteView {
+    pub prefix: String,
+    pub origin: Option<u32>,
+    /// Distinct peer ASNs carrying it.
+    pub peers: usize,
+    pub rpki: Option<&'static str>,
+    /// Whether `origin` is one of the monitored prefix's expected origins.
+    pub expected: bool,
+}
+
+/// A monitored prefix and the routes to it right now (dashboard, API).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PrefixView {
+    pub prefix: String,
+    pub description: String,
+    pub expected_origins: Vec<u32>,
+    /// Distinct peer ASNs carrying the exact prefix.
+    pub visible_peers: usize,
+    pub routes: Vec<RouteView>,
 }
 
 /// The route monitor. Feed it elements in data-time order; it returns the events they cause.
@@ -345,8 +371,14 @@ impl Monitor {
                     self.upstreams[m].insert(up);
                 }
                 let keys = self.classify(m, &e.prefix, *origin, path);
-                self.routes
-                    .insert((e.prefix, e.peer_ip), Route { keys: keys.clone() });
+                self.routes.insert(
+                    (e.prefix, e.peer_ip),
+                    Route {
+                        keys: keys.clone(),
+                        origin: *origin,
+                        peer_asn: e.peer_asn,
+                    },
+                );
                 if exact {
                     self.visible[m].insert(e.peer_ip, e.peer_asn);
                     if self.lost[m].remove(&e.peer_ip).is_some() {
@@ -391,8 +423,14 @@ impl Monitor {
                 leaker: None,
                 upstream: None,
             };
-            self.routes
-                .insert((e.prefix, e.peer_ip), Route { keys: vec![key] });
+            self.routes.insert(
+                (e.prefix, e.peer_ip),
+                Route {
+                    keys: vec![key],
+                    origin: Some(*o),
+                    peer_asn: e.peer_asn,
+                },
+            );
             self.join(key, None, e, path, out);
         }
     }
@@ -476,6 +514,49 @@ impl Monitor {
         if let Some(first) = self.lost_open[m].take() {
             out.push(self.visibility_event(m, "resolved", first, now, 0));
         }
+    }
+
+    /// Every monitored prefix with the routes to it now: origins, how many peer ASNs carry each,
+    /// RPKI state. Cost is linear in the routes kept (monitored space only).
+    pub fn snapshot(&self) -> Vec<PrefixView> {
+        let mut per: Vec<BTreeMap<(IpNet, Option<u32>), Vec<u32>>> =
+            vec![BTreeMap::new(); self.monitored.len()];
+        for ((prefix, _), route) in &self.routes {
+            if let Some(m) = self.covering(prefix) {
+                per[m]
+                    .entry((*prefix, route.origin))
+                    .or_default()
+                    .push(route.peer_asn);
+            }
+        }
+        self.monitored
+            .iter()
+            .zip(per)
+            .enumerate()
+            .map(|(i, (m, routes))| PrefixView {
+                prefix: m.prefix.to_string(),
+                description: m.description.clone(),
+                expected_origins: m.origins.clone(),
+                visible_peers: distinct_asns(&self.visible[i]),
+                routes: routes
+                    .into_iter()
+                    .map(|((prefix, origin), mut asns)| {
+                        asns.sort_unstable();
+                        asns.dedup();
+                        RouteView {
+                            prefix: prefix.to_string(),
+                            origin,
+                            peers: asns.len(),
+                            rpki: self
+                                .vrps
+                                .as_ref()
+                                .map(|v| v.validate(&prefix, origin).as_str()),
+                            expected: origin.is_some_and(|o| m.origins.contains(&o)),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect()
     }
 
     /// Events open right now, sorted (for summaries and the API).

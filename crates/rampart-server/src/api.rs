@@ -34,6 +34,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/alerts/{id}/deliveries", get(deliveries))
         .route("/api/v1/bgp/alerts", get(bgp_alerts))
+        .route("/api/v1/bgp/prefixes", get(bgp_prefixes))
         .layer(from_fn_with_state(state, require_token));
     Router::new()
         .merge(api)
@@ -358,6 +359,12 @@ async fn set_justification(
             error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
         }
     }
+}
+
+/// Every monitored prefix with the routes to it now (origins, peers, RPKI).
+async fn bgp_prefixes(State(state): State<AppState>) -> Response {
+    let view = state.bgp_view.read().expect("never poisoned").clone();
+    Json(json!({ "prefixes": view })).into_response()
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {

@@ -27,6 +27,8 @@ pub(crate) struct AppState {
     pub limits: Arc<rampart_csp::Limits>,
     /// Dashboard sign-ins.
     pub sessions: Arc<crate::dashboard::Sessions>,
+    /// The route monitor's view of the monitored prefixes right now (empty without `[bgp]`).
+    pub bgp_view: crate::bgp::View,
 }
 
 /// A running server (see [`start`]).
@@ -129,10 +131,17 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     let (fetch_tx, fetcher) =
         crate::fetcher::spawn(config.clone(), store.clone(), alert_tx.clone())?;
     let (bgp_stop, bgp_stop_rx) = tokio::sync::watch::channel(false);
+    let bgp_view = crate::bgp::View::default();
     let bgp = match &config.bgp {
         Some(b) if !b.prefixes.is_empty() || b.prefixes_file.is_some() => Some(
-            crate::bgp::spawn(b, store.clone(), alert_tx.clone(), bgp_stop_rx)
-                .context("starting the route monitor")?,
+            crate::bgp::spawn(
+                b,
+                store.clone(),
+                alert_tx.clone(),
+                bgp_stop_rx,
+                bgp_view.clone(),
+            )
+            .context("starting the route monitor")?,
         ),
         _ => None,
     };
@@ -179,6 +188,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         metrics,
         limits: Arc::new(rampart_csp::Limits::default()),
         sessions: Arc::default(),
+        bgp_view,
     };
     let router = Router::new()
         .merge(crate::intake::routes())

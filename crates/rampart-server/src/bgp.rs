@@ -10,6 +10,12 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::BgpConfig;
 
+/// The monitor's current view of the monitored prefixes, shared with the API and dashboard.
+pub type View = Arc<std::sync::RwLock<Vec<rampart_bgp::PrefixView>>>;
+
+/// How often the shared view is refreshed from the monitor (data arrives continuously).
+const VIEW_REFRESH: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The alert `site` of route-monitor events; reserved (no `[[sites]]` may use it).
 pub const BGP_SITE: &str = "bgp";
 
@@ -107,8 +113,11 @@ pub(crate) fn spawn(
     store: Arc<dyn Store>,
     alerts: mpsc::Sender<AlertRow>,
     mut stop: watch::Receiver<bool>,
+    view: View,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let mut monitor = monitor(bgp)?;
+    *view.write().expect("not poisoned") = monitor.snapshot();
+    let mut refreshed = std::time::Instant::now();
     let prefixes: Vec<ipnet::IpNet> = monitor.prefixes();
     let url = bgp
         .ris_live_url
@@ -145,8 +154,16 @@ pub(crate) fn spawn(
             &mut stats,
             |elem| {
                 baseline.apply(&mut monitor, elem.time);
+                let mut changed = false;
                 for e in monitor.process(&elem) {
                     let _ = events_tx.send(e);
+                    changed = true;
+                }
+                // Refresh on every event (what the page shows must match the alerts) and at
+                // least once a second otherwise.
+                if changed || refreshed.elapsed() >= VIEW_REFRESH {
+                    *view.write().expect("not poisoned") = monitor.snapshot();
+                    refreshed = std::time::Instant::now();
                 }
             },
             |event| match event {

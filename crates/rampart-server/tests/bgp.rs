@@ -64,6 +64,26 @@ async fn serve_turns_ris_live_events_into_alerts() {
             .count(),
         2
     );
+    // Who carries the prefix now: YouTube's own routes, the hijack gone with its resolution.
+    let view = t
+        .eventually("/api/v1/bgp/prefixes", |v| {
+            v["prefixes"][0]["routes"]
+                .as_array()
+                .is_some_and(|r| !r.is_empty() && r.iter().all(|x| x["origin"] != 17557))
+        })
+        .await;
+    let p = &view["prefixes"][0];
+    assert_eq!(p["prefix"], "208.65.152.0/22");
+    assert_eq!(p["description"], "YouTube");
+    assert!(
+        p["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["origin"] == 36561
+                && r["expected"] == true
+                && r["peers"].as_u64().unwrap() > 0)
+    );
     // The same events are alerts of site "bgp" in the shared store.
     let shared = t.api("/api/v1/alerts?site=bgp&kind=subprefix_hijack").await;
     assert_eq!(

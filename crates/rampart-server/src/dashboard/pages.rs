@@ -671,6 +671,10 @@ pub(crate) async fn bgp(State(state): State<AppState>, headers: HeaderMap) -> Re
             .to_string();
         by_prefix.entry(p).or_default().push(a);
     }
+    let view = state.bgp_view.read().expect("never poisoned").clone();
+    for p in &view {
+        by_prefix.entry(p.prefix.clone()).or_default();
+    }
     page(
         "Routes",
         Some(&v),
@@ -680,6 +684,32 @@ pub(crate) async fn bgp(State(state): State<AppState>, headers: HeaderMap) -> Re
             }
             @for (prefix, events) in &by_prefix {
                 h2 { (prefix) }
+                @if let Some(now) = view.iter().find(|v| &v.prefix == prefix) {
+                    p.muted {
+                        (now.description) " · expected origins "
+                        @for o in &now.expected_origins { "AS" (o) " " }
+                        "· seen by " (now.visible_peers) " peer ASNs"
+                    }
+                    table.routes {
+                        thead { tr { th { "prefix now" } th { "origin" } th { "peer ASNs" } th { "RPKI" } } }
+                        tbody { @for r in &now.routes { tr {
+                            td { (r.prefix) }
+                            td {
+                                @if let Some(o) = r.origin { "AS" (o) } @else { "–" }
+                                @if !r.expected { " " span.badge.bad { "unexpected" } }
+                            }
+                            td.num { (r.peers) }
+                            td {
+                                @match r.rpki {
+                                    Some("invalid") => span.badge.bad { "invalid" },
+                                    Some("valid") => span.badge.good { "valid" },
+                                    Some(other) => (other),
+                                    None => span.muted { "no VRPs" },
+                                }
+                            }
+                        } } }
+                    }
+                }
                 table.bgp {
                     thead { tr { th { "time" } th { "event" } th { "kind" } th { "prefix" } th { "origin" } th { "peers" } th { "rpki" } th { "path" } } }
                     tbody { @for a in events { tr {
