@@ -519,8 +519,9 @@ impl Monitor {
     /// Every monitored prefix with the routes to it now: origins, how many peer ASNs carry each,
     /// RPKI state. Cost is linear in the routes kept (monitored space only).
     pub fn snapshot(&self) -> Vec<PrefixView> {
-        let mut per: Vec<BTreeMap<(IpNet, Option<u32>), Vec<u32>>> =
-            vec![BTreeMap::new(); self.monitored.len()];
+        // Per monitored prefix: (route prefix, origin) → peer ASNs carrying it.
+        type Carriers = BTreeMap<(IpNet, Option<u32>), Vec<u32>>;
+        let mut per: Vec<Carriers> = vec![BTreeMap::new(); self.monitored.len()];
         for ((prefix, _), route) in &self.routes {
             if let Some(m) = self.covering(prefix) {
                 per[m]
