@@ -137,6 +137,21 @@ async fn sign_in_sessions_and_csrf() {
         .unwrap()
         .to_string();
 
+    // The token in a cookie works; a wrong one does not.
+    let r = get(
+        &http,
+        format!("{}/sites/shop", t.base),
+        &format!("rampart_token={TOKEN}"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = get(
+        &http,
+        format!("{}/sites/shop", t.base),
+        "rampart_token=wrong",
+    )
+    .await;
+    assert_eq!(r.status(), 303);
     // Bearer clients see the pages too.
     let r = http
         .get(format!("{}/alerts", t.base))

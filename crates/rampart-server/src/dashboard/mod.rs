@@ -27,6 +27,8 @@ pub(crate) use session::Sessions;
 
 const SESSION_COOKIE: &str = "rampart_session";
 const LOGIN_COOKIE: &str = "rampart_login";
+/// A cookie that may carry the API token itself (SPEC §3: "same token, cookie or login form").
+const TOKEN_COOKIE: &str = "rampart_token";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -72,6 +74,13 @@ pub(crate) fn viewer(state: &AppState, headers: &HeaderMap) -> Option<Viewer> {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
+        && crate::api::same(token.as_bytes(), state.config.api_token.as_bytes())
+    {
+        return Some(Viewer::Bearer);
+    }
+    // The token itself in a cookie (scripts and curl users set it directly): read-only access,
+    // like Bearer; the forms need a session.
+    if let Some(token) = cookie(headers, TOKEN_COOKIE)
         && crate::api::same(token.as_bytes(), state.config.api_token.as_bytes())
     {
         return Some(Viewer::Bearer);

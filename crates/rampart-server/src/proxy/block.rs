@@ -220,3 +220,93 @@ where
         SizeHint::default() // the length changes when a script is removed
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    fn policy(urls: &[&str], inline: &[&str]) -> Arc<Policy> {
+        let flagged = Flagged::default();
+        flagged
+            .urls
+            .write()
+            .unwrap()
+            .extend(urls.iter().map(|s| s.to_string()));
+        flagged
+            .inline
+            .write()
+            .unwrap()
+            .extend(inline.iter().map(|s| s.to_string()));
+        let intel = crate::intel::Intel::load(&crate::config::IntelConfig::default()).unwrap();
+        Arc::new(Policy {
+            flagged: Arc::new(flagged),
+            intel: Arc::new(intel),
+        })
+    }
+
+    /// Streams `html` in chunks of `size` through the rewriter; returns the output.
+    async fn rewrite(html: &str, size: usize, policy: Arc<Policy>) -> (String, Vec<Removed>) {
+        let chunks: Vec<Result<http_body::Frame<Bytes>, std::convert::Infallible>> = html
+            .as_bytes()
+            .chunks(size.max(1))
+            .map(|c| Ok(http_body::Frame::data(Bytes::copy_from_slice(c))))
+            .collect();
+        let body = http_body_util::StreamBody::new(futures_util::stream::iter(chunks));
+        let removed = Arc::new(Mutex::new(Vec::new()));
+        let sink = removed.clone();
+        let r = Rewrite::new(
+            body,
+            "https://shop.example/checkout",
+            policy,
+            Box::new(move |r| *sink.lock().unwrap() = r),
+        );
+        let out = r.collect().await.unwrap().to_bytes();
+        let removed = removed.lock().unwrap().clone();
+        (String::from_utf8(out.to_vec()).unwrap(), removed)
+    }
+
+    const PAGES: &[&str] = &[
+        "<!doctype html><html><head><script src=\"/a.js\"></script><script>var x = '</scr' + 'ipt>'; if (a < b && c > d) {}</script></head><body>é ü 漢字 <p>text</body></html>",
+        "<script>unterminated",
+        "<SCRIPT SRC=//cdn.example/x.js></SCRIPT><script type=module>import a from './a.js'</script><!-- <script>comment</script> -->",
+        "<svg><script>svg script</script></svg><template><script>t()</script></template><textarea><script>not a script</script></textarea>",
+        "",
+    ];
+
+    #[tokio::test]
+    async fn pages_with_nothing_flagged_pass_byte_for_byte_at_any_chunking() {
+        for page in PAGES {
+            for size in [1, 2, 3, 7, 64, 4096] {
+                let (out, removed) = rewrite(page, size, policy(&[], &[])).await;
+                assert_eq!(&out, page, "chunk size {size}");
+                assert!(removed.is_empty());
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn flagged_scripts_go_relative_urls_resolved_others_stay() {
+        let inline = "steal()";
+        let hash = format!(
+            "sha256-{}",
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(inline.as_bytes()))
+        );
+        let page = "<head><script src=\"/static/bad.js?v=2\"></script><script src=\"/static/ok.js\"></script><script>steal()</script><script>fine()</script></head>";
+        for size in [1, 5, 4096] {
+            let (out, removed) = rewrite(
+                page,
+                size,
+                policy(&["https://shop.example/static/bad.js"], &[&hash]),
+            )
+            .await;
+            assert_eq!(
+                out,
+                "<head><script src=\"/static/ok.js\"></script><script></script><script>fine()</script></head>",
+                "chunk size {size}"
+            );
+            assert_eq!(removed.len(), 2);
+            assert_eq!(removed[0].subject, "https://shop.example/static/bad.js?v=2");
+        }
+    }
+}
