@@ -192,13 +192,14 @@ const RULE_PROBABILITY: f32 = 0.9999;
 const RULE_MAX_BYTES: f32 = 16_384.0;
 
 /// The BA/Newegg pattern, written down rather than learned (only a few dozen skimmers exist to
-/// learn from): small code that listens for submit or click, reads form fields, sends them to a
-/// network sink, and names an absolute URL. Libraries that serialize forms (jQuery) are far
+/// learn from): small code that listens for submit or click, reads form fields, has a network
+/// sink (the data flow between them is not required: it is often hidden in ways the cheap
+/// flow analysis cannot follow), and names an absolute URL. Libraries that serialize forms (jQuery) are far
 /// over the size limit as a whole and do not name a collection domain.
 fn skimmer_rule(x: &[f32]) -> bool {
     let on = |name: &str| x[signal(name)] > 0.0;
     let size_limit = (1.0 + RULE_MAX_BYTES).log2() / 24.0;
-    on("flow:form")
+    on("skimmer_combo")
         && on("cap:listen:submit-or-click")
         && on("domains")
         && x[signal("size")] <= size_limit
@@ -264,7 +265,7 @@ fn verdict(a: &Analysis, model: &Model) -> Classification {
                 r.insert(
                     usize::from(s < 50),
                     format!(
-                        "skimmer pattern: on submit or click it reads form fields and sends them over the network; it names {}",
+                        "skimmer pattern: on submit or click it reads form fields, it can send data over the network, and it names {}",
                         domains.join(", ")
                     ),
                 );
