@@ -3,7 +3,7 @@
 # (nginx) and through `rampart proxy` (headers added on every response, inline scripts of every
 # page read from the stream and inventoried), same machine, same run.
 #
-#   benches/proxy.sh [DURATION_SECONDS] [CONNECTIONS]
+#   benches/proxy.sh [DURATION_SECONDS] [CONNECTIONS]      (BLOCK=true: blocking mode rewrites every page)
 #
 # Installs wrk and nginx from Debian if missing. Prints a Markdown row per path and the ratio.
 set -euo pipefail
@@ -34,6 +34,8 @@ page = ('<!doctype html><html><head><title>Checkout</title>'
 page = page[:100_000] if len(page) > 100_000 else page + "<!--" + "x" * (100_000 - len(page) - 7) + "-->"
 open(sys.argv[1], "w").write(page)
 PY
+# A blocklist (nothing on the page is listed): with BLOCK=true every page is really rewritten.
+printf 'skimmer-cdn.example.net\n0.0.0.0 collect.evil.example.net\n' > "$WORK/blocklist.txt"
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 1;
 pid $WORK/nginx.pid;
@@ -58,10 +60,13 @@ api_token = "bench"
 id = "shop"
 key = "bench-key-0001"
 origins = ["https://shop.example"]
+[intel]
+blocklists = [{ path = "$WORK/blocklist.txt", category = "magecart" }]
 [proxy]
 listen = "127.0.0.1:$P_PORT"
 upstream = "http://127.0.0.1:$N_PORT"
 max_inline_html_bytes = ${INLINE_BYTES:-2097152}
+block = ${BLOCK:-false}
 TOML
 nginx -c "$WORK/nginx.conf"
 RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &

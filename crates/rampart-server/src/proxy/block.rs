@@ -39,6 +39,13 @@ pub(crate) struct Policy {
 }
 
 impl Policy {
+    /// Nothing could be removed right now (no lists, nothing flagged): pages pass unparsed.
+    pub(crate) fn idle(&self) -> bool {
+        self.intel.lists().is_empty()
+            && self.flagged.urls.read().expect("not poisoned").is_empty()
+            && self.flagged.inline.read().expect("not poisoned").is_empty()
+    }
+
     /// Why an external script must go, if it must.
     fn external(&self, url: &str) -> Option<String> {
         let bare = url.split(['?', '#']).next().unwrap_or(url);

@@ -396,7 +396,7 @@ async fn forward(
         };
         body = Body::new(tee::Tee::new(body, p.config.max_inline_html_bytes, sink));
     }
-    if let Some(policy) = &p.block {
+    if let Some(policy) = p.block.as_ref().filter(|b| !b.idle()) {
         // The length changes when a script goes.
         parts.headers.remove(header::CONTENT_LENGTH);
         let (store, alerts, site, at) = (
