@@ -69,7 +69,7 @@ max_inline_html_bytes = ${INLINE_BYTES:-2097152}
 block = ${BLOCK:-false}
 TOML
 nginx -c "$WORK/nginx.conf"
-RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
+env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -s "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
