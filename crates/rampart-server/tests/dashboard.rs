@@ -271,18 +271,6 @@ async fn report_fields_with_script_payloads_render_inert_on_every_page() {
     t.server.shutdown().await.unwrap();
 }
 
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn justifications_are_edited_with_csrf_and_exported() {
     let t = start("", "").await;

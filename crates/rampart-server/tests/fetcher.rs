@@ -81,30 +81,24 @@ document.addEventListener("submit", function () {
 "#;
 
 async fn versions(t: &TestServer, url: &str, n: usize) -> Value {
-    let path = format!("/api/v1/sites/shop/scripts/versions?url={}", urlencode(url));
+    let path = format!(
+        "/api/v1/sites/shop/scripts/versions?url={}",
+        url_encode(url)
+    );
     t.eventually(&path, |v| v["versions"].as_array().unwrap().len() >= n)
         .await
 }
 
 async fn fetches(t: &TestServer, url: &str) -> Vec<Value> {
-    let path = format!("/api/v1/sites/shop/scripts/versions?url={}", urlencode(url));
+    let path = format!(
+        "/api/v1/sites/shop/scripts/versions?url={}",
+        url_encode(url)
+    );
     t.eventually(&path, |v| !v["fetches"].as_array().unwrap().is_empty())
         .await["fetches"]
         .as_array()
         .unwrap()
         .clone()
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn report(t: &TestServer, url: &str) {
@@ -193,7 +187,7 @@ async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
     let diff = t
         .api(&format!(
             "/api/v1/sites/shop/scripts/diff?url={}",
-            urlencode(&url)
+            url_encode(&url)
         ))
         .await;
     assert_eq!(diff["verdict"], "changed");
@@ -403,7 +397,7 @@ async fn versions_scored_by_another_model_are_rescored_at_start() {
     let v = t
         .api(&format!(
             "/api/v1/sites/shop/scripts/versions?url={}",
-            urlencode(url)
+            url_encode(url)
         ))
         .await;
     let c = &v["versions"][0]["classification"];

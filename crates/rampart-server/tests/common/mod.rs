@@ -164,3 +164,16 @@ pub fn stream_of<T: Send + 'static>(
 ) -> impl futures_core::Stream<Item = Result<T, std::io::Error>> + Send + 'static {
     tokio_stream::iter(items)
 }
+
+/// Percent-encodes everything but unreserved characters (query parameters in test URLs).
+pub fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
