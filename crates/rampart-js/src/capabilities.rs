@@ -283,10 +283,12 @@ impl Facts {
     }
 }
 
-pub(crate) fn detect(semantic: &Semantic<'_>) -> BTreeSet<Capability> {
+pub(crate) fn detect<'a>(
+    semantic: &Semantic<'a>,
+    resolve: &Resolver<'_, 'a>,
+) -> BTreeSet<Capability> {
     use Capability::*;
     let mut f = Facts::default();
-    let resolve = Resolver::new(semantic);
     for node in semantic.nodes().iter() {
         match node.kind() {
             AstKind::IdentifierReference(r) => {

@@ -129,8 +129,8 @@ pub const SIGNALS: &[(&str, &str)] = &[
 ];
 
 /// Bump when the meaning or order of any feature changes; a model file names the version it
-/// was trained for and is refused otherwise.
-pub const FEATURES_VERSION: u32 = 1;
+/// was trained for and is refused otherwise. 2: flows resolve string-array names.
+pub const FEATURES_VERSION: u32 = 2;
 
 /// Total length of the vector.
 pub const fn dimension() -> usize {
@@ -312,8 +312,9 @@ fn looks_like_ip_url(s: &str) -> bool {
 }
 
 /// Computes the vector. `caps`, `flows` and `domains` come from the same analysis.
-pub(crate) fn extract(
-    semantic: &Semantic<'_>,
+pub(crate) fn extract<'a>(
+    semantic: &Semantic<'a>,
+    resolve: &Resolver<'_, 'a>,
     stream: &Stream,
     caps: &BTreeSet<Capability>,
     flows: &BTreeSet<String>,
@@ -353,7 +354,6 @@ pub(crate) fn extract(
     set("domains", logc(domains.len() as f32, 5.0));
 
     // One pass over the nodes for literals, names and calls.
-    let resolve = Resolver::new(semantic);
     let mut haystack = String::new();
     let (mut strings, mut string_bytes, mut string_max) = (0usize, 0usize, 0usize);
     let (mut entropy_sum, mut entropy_n, mut blobs, mut ip_urls, mut urls) =

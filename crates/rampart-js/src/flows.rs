@@ -13,14 +13,10 @@ use oxc_span::{GetSpan, Span};
 use oxc_syntax::symbol::SymbolId;
 
 use crate::Capability;
+use crate::capabilities::Resolver;
 
 /// Fixpoint rounds: enough for chains of a few assignments, bounded for hostile input.
 const MAX_ROUNDS: usize = 6;
-
-fn member_property<'a>(e: &'a Expression<'a>) -> Option<&'a str> {
-    e.as_member_expression()
-        .and_then(|m| m.static_property_name())
-}
 
 fn root_symbol(semantic: &Semantic<'_>, mut e: &Expression<'_>) -> Option<SymbolId> {
     loop {
@@ -74,7 +70,7 @@ impl Index {
 }
 
 /// `source → sink` pairs, e.g. `read:form-fields -> network:xhr`.
-pub(crate) fn detect(semantic: &Semantic<'_>) -> BTreeSet<String> {
+pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) -> BTreeSet<String> {
     use Capability::*;
     let mut index = Index {
         sources: Vec::new(),
@@ -94,22 +90,36 @@ pub(crate) fn detect(semantic: &Semantic<'_>) -> BTreeSet<String> {
                     index.refs.push((r.span, sym));
                 }
             }
-            AstKind::StaticMemberExpression(m) => match m.property.name.as_str() {
-                "value" => index.sources.push((m.span, ReadFormFields)),
-                "cookie" => index.sources.push((m.span, ReadCookie)),
-                "localStorage" | "sessionStorage" => index.sources.push((m.span, ReadStorage)),
-                _ => {}
-            },
+            // `el.value`, or `el[_0x3a[7]]` through an obfuscator's string array.
+            AstKind::StaticMemberExpression(_) | AstKind::ComputedMemberExpression(_) => {
+                let (span, name) = match node.kind() {
+                    AstKind::StaticMemberExpression(m) => (m.span, Some(m.property.name.as_str())),
+                    AstKind::ComputedMemberExpression(m) => {
+                        (m.span, resolve.const_string(&m.expression))
+                    }
+                    _ => continue,
+                };
+                match name {
+                    Some("value") => index.sources.push((span, ReadFormFields)),
+                    Some("cookie") => index.sources.push((span, ReadCookie)),
+                    Some("localStorage" | "sessionStorage") => {
+                        index.sources.push((span, ReadStorage))
+                    }
+                    _ => {}
+                }
+            }
             AstKind::NewExpression(n) if matches!(n.callee.without_parentheses(), Expression::Identifier(id) if id.name == "FormData") =>
             {
                 index.sources.push((n.span, ReadFormFields));
             }
             AstKind::CallExpression(call) => {
                 let name =
-                    member_property(&call.callee).or(match call.callee.without_parentheses() {
-                        Expression::Identifier(id) => Some(id.name.as_str()),
-                        _ => None,
-                    });
+                    resolve
+                        .property(&call.callee)
+                        .or(match call.callee.without_parentheses() {
+                            Expression::Identifier(id) => Some(id.name.as_str()),
+                            _ => None,
+                        });
                 match name {
                     Some("val") if call.arguments.is_empty() => {
                         index.sources.push((call.span, ReadFormFields))
@@ -151,11 +161,17 @@ pub(crate) fn detect(semantic: &Semantic<'_>) -> BTreeSet<String> {
                 if let Some(sym) = target {
                     assigns.push((sym, a.right.span()));
                 }
-                // `img.src = url + data`: a network sink by assignment.
-                if let Some(SimpleAssignmentTarget::StaticMemberExpression(m)) =
-                    a.left.as_simple_assignment_target()
-                    && m.property.name == "src"
-                {
+                // `img.src = url + data` (or `img[_0x1f[2]] = …`): a network sink by assignment.
+                let property = match a.left.as_simple_assignment_target() {
+                    Some(SimpleAssignmentTarget::StaticMemberExpression(m)) => {
+                        Some(m.property.name.as_str())
+                    }
+                    Some(SimpleAssignmentTarget::ComputedMemberExpression(m)) => {
+                        resolve.const_string(&m.expression)
+                    }
+                    _ => None,
+                };
+                if property == Some("src") {
                     sinks.push((NetworkImage, vec![a.right.span()]));
                 }
             }

