@@ -386,3 +386,35 @@ async fn justifications_are_edited_with_csrf_and_exported() {
     );
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn big_inventories_show_a_bounded_table() {
+    let t = start("", "").await;
+    for i in 0..505 {
+        let body = serde_json::json!({"csp-report": {
+            "document-uri": "https://shop.example/", "effective-directive": "script-src-elem",
+            "blocked-uri": format!("https://cdn{i}.example.com/s.js"),
+        }});
+        assert_eq!(
+            t.post("application/csp-report", body.to_string())
+                .await
+                .status(),
+            204
+        );
+    }
+    t.eventually("/api/v1/sites/shop/scripts", |v| {
+        v["scripts"].as_array().unwrap().len() == 505
+    })
+    .await;
+    let http = client();
+    let session = sign_in(&t, &http).await;
+    let html = get(&http, format!("{}/sites/shop", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Scripts (505 of 505)"));
+    assert!(html.contains("Showing the first 500"));
+    assert_eq!(html.matches("/script?url=").count(), 500);
+    t.server.shutdown().await.unwrap();
+}

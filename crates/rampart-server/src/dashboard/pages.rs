@@ -18,6 +18,8 @@ use crate::time::{now_ms, rfc3339};
 const DAY_MS: i64 = 86_400_000;
 /// Days in the overview's alert chart.
 const CHART_DAYS: i64 = 14;
+/// Rows shown per table; the filters narrow a larger inventory (the export has everything).
+const MAX_ROWS: usize = 500;
 
 fn enc(s: &str) -> String {
     s.bytes()
@@ -381,9 +383,11 @@ pub(crate) async fn site(
                 a href={"/sites/" (enc(&site.id)) "/inventory.json"} { "JSON" }
             }
             h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
-            (resource_table(&site.id, &script_rows, true, &f))
+            @if script_rows.len() > MAX_ROWS { p.muted { "Showing the first " (MAX_ROWS) "; filter to narrow, or use the export." } }
+            (resource_table(&site.id, &script_rows[..script_rows.len().min(MAX_ROWS)], true, &f))
             h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
-            (resource_table(&site.id, &conn_rows, false, &f))
+            @if conn_rows.len() > MAX_ROWS { p.muted { "Showing the first " (MAX_ROWS) "; filter to narrow." } }
+            (resource_table(&site.id, &conn_rows[..conn_rows.len().min(MAX_ROWS)], false, &f))
         },
     )
 }
