@@ -333,6 +333,8 @@ pub(crate) struct Justification {
 
 /// Longest justification kept (bytes).
 pub(crate) const MAX_JUSTIFICATION: usize = 4096;
+/// Longest script URL a justification may name (bytes).
+pub(crate) const MAX_JUSTIFIED_URL: usize = 8192;
 
 async fn set_justification(
     State(state): State<AppState>,
@@ -342,7 +344,7 @@ async fn set_justification(
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
-    if j.justification.len() > MAX_JUSTIFICATION || j.url.len() > 8192 {
+    if j.justification.len() > MAX_JUSTIFICATION || j.url.len() > MAX_JUSTIFIED_URL {
         return error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "justification or url too long",

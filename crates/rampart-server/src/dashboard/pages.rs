@@ -755,7 +755,9 @@ pub(crate) async fn justify(
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
         return (StatusCode::NOT_FOUND, "unknown site").into_response();
     };
-    if f.justification.len() > crate::api::MAX_JUSTIFICATION {
+    if f.justification.len() > crate::api::MAX_JUSTIFICATION
+        || f.url.len() > crate::api::MAX_JUSTIFIED_URL
+    {
         return (StatusCode::PAYLOAD_TOO_LARGE, "justification too long").into_response();
     }
     if state

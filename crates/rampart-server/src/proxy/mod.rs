@@ -69,6 +69,8 @@ pub(crate) struct Proxy {
     flagged: Arc<block::Flagged>,
     /// Security headers each page path was last served with.
     baselines: headers::Baselines,
+    /// Inline scans in flight (copy, parse, classify), at most [`MAX_SCANS`].
+    scans: Arc<tokio::sync::Semaphore>,
     /// Blocking mode's policy (`[proxy] block = true`).
     block: Option<Arc<block::Policy>>,
     store: Arc<dyn rampart_store::Store>,
@@ -83,6 +85,10 @@ pub(crate) struct Deps {
     pub store: Arc<dyn rampart_store::Store>,
     pub alerts: mpsc::Sender<rampart_store::AlertRow>,
 }
+
+/// Inline scans in flight at once; a page arriving while all are busy is forwarded unscanned
+/// (its path is scanned on a later request).
+const MAX_SCANS: usize = 4;
 
 /// How often blocking mode re-reads which fetched scripts scored malicious.
 const FLAGGED_REFRESH: std::time::Duration = std::time::Duration::from_secs(10);
@@ -202,6 +208,7 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
         scanned: std::sync::Mutex::new(HashMap::new()),
         queue: deps.queue,
         baselines: headers::Baselines::default(),
+        scans: Arc::new(tokio::sync::Semaphore::new(MAX_SCANS)),
         block: proxy.block.then(|| {
             Arc::new(block::Policy {
                 flagged: flagged.clone(),
@@ -382,8 +389,14 @@ async fn forward(
         ),
     );
     let mut body = Body::new(body);
-    if p.config.max_inline_html_bytes > 0 && p.due_for_scan(page_path) {
+    // A scan slot, or no scan: visitors choose the paths, so without a bound on scans in
+    // flight, requests for many distinct HTML paths would queue copies and parses without end.
+    let slot = (p.config.max_inline_html_bytes > 0)
+        .then(|| p.scans.clone().try_acquire_owned().ok())
+        .flatten();
+    if let Some(slot) = slot.filter(|_| p.due_for_scan(page_path)) {
         let sink = tee::InlineSink {
+            _slot: slot,
             site: p.site,
             page: page.clone(),
             queue: p.queue.clone(),

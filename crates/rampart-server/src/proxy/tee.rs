@@ -21,6 +21,8 @@ const BROWSER_SAMPLE_CHARS: usize = 40;
 
 /// Where a finished page's inline scripts go.
 pub(crate) struct InlineSink {
+    /// Held until the scan is done (see `MAX_SCANS`).
+    pub _slot: tokio::sync::OwnedSemaphorePermit,
     pub site: usize,
     pub page: String,
     pub queue: mpsc::Sender<Accepted>,
@@ -42,6 +44,8 @@ impl InlineSink {
             return;
         };
         handle.clone().spawn_blocking(move || {
+            // Keep the scan slot until the work is done (closures capture only what they use).
+            let _slot = &self._slot;
             let Some(scripts) = rampart_js::extract_scripts(&html) else {
                 return;
             };
