@@ -6,7 +6,7 @@
 //! `setTimeout("code")`). Some capabilities need two facts (an XHR needs `open` and `send`;
 //! reading form fields needs a `.value` read and a way to find inputs).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use oxc_ast::AstKind;
 use oxc_ast::ast::{
@@ -14,6 +14,7 @@ use oxc_ast::ast::{
 };
 use oxc_semantic::Semantic;
 use oxc_syntax::symbol::SymbolId;
+use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 
 /// The capability vocabulary of SPEC §4.
@@ -121,7 +122,7 @@ pub(crate) struct Resolver<'s, 'a> {
 
 impl<'s, 'a> Resolver<'s, 'a> {
     pub(crate) fn new(semantic: &'s Semantic<'a>) -> Self {
-        let mut arrays = HashMap::new();
+        let mut arrays = HashMap::default();
         for node in semantic.nodes().iter() {
             if let AstKind::VariableDeclarator(d) = node.kind()
                 && let BindingPattern::BindingIdentifier(id) = &d.id
@@ -164,7 +165,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
     pub(crate) fn const_string(&self, expr: &Expression<'a>) -> Option<&'a str> {
         match expr.without_parentheses() {
             Expression::StringLiteral(s) => Some(s.value.as_str()),
-            Expression::ComputedMemberExpression(m) => {
+            Expression::ComputedMemberExpression(m) if !self.arrays.is_empty() => {
                 let Expression::Identifier(array) = m.object.without_parentheses() else {
                     return None;
                 };

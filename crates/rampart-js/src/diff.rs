@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
-use crate::sketch::{Region, jaccard};
+use crate::sketch::Region;
 use crate::{Analysis, Capability};
 
 /// SPEC §4 verdicts.
@@ -139,7 +139,7 @@ pub fn diff(old: &Analysis, old_source: &str, new: &Analysis, new_source: &str) 
         Verdict::Changed
     };
     let similarity = if verdict == Verdict::Changed {
-        jaccard(&old.shingles, &new.shingles)
+        old.shingles.similarity(&new.shingles)
     } else {
         1.0
     };

@@ -4,13 +4,14 @@
 //! fixpoint); a sink call is reported when one of its arguments does. Names come from the
 //! resolved AST, so string-array obfuscation does not hide them (see `capabilities.rs`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use oxc_ast::AstKind;
 use oxc_ast::ast::{AssignmentTarget, BindingPattern, Expression, SimpleAssignmentTarget};
 use oxc_semantic::Semantic;
 use oxc_span::{GetSpan, Span};
 use oxc_syntax::symbol::SymbolId;
+use rustc_hash::FxHashMap as HashMap;
 
 use crate::Capability;
 use crate::capabilities::Resolver;
@@ -32,50 +33,71 @@ fn root_symbol(semantic: &Semantic<'_>, mut e: &Expression<'_>) -> Option<Symbol
     }
 }
 
+/// Source kinds as bits of a mask (sources are few; sets would allocate per query).
+const SOURCE_KINDS: [Capability; 3] = [
+    Capability::ReadFormFields,
+    Capability::ReadCookie,
+    Capability::ReadStorage,
+];
+
+/// Index of a source kind in [`SOURCE_KINDS`] (bit `1 << slot` of a mask).
+fn slot(kind: Capability) -> usize {
+    SOURCE_KINDS.iter().position(|k| *k == kind).unwrap_or(0)
+}
+
+/// Start offsets of spans, sorted, with a query "is any inside `[start, end)`?".
+///
+/// AST spans nest or are disjoint, so a node that starts inside another node's span ends inside
+/// it too: containment is a range query over starts, answered by binary search.
+#[derive(Default)]
+struct Starts(Vec<u32>);
+
+impl Starts {
+    fn any_in(&self, outer: Span) -> bool {
+        let from = self.0.partition_point(|&s| s < outer.start);
+        self.0.get(from).is_some_and(|&s| s < outer.end)
+    }
+}
+
 struct Index {
-    /// (span, source kind), sorted by start.
-    sources: Vec<(Span, Capability)>,
-    /// (span, symbol) of identifier references to local symbols, sorted by start.
-    refs: Vec<(Span, SymbolId)>,
+    /// Starts of source expressions, per source kind.
+    sources: [Starts; 3],
+    /// (start, symbol) of identifier references to local symbols.
+    refs: Vec<(u32, SymbolId)>,
+    /// Starts of references to symbols tainted by each kind (rebuilt when taint grows).
+    tainted_refs: [Starts; 3],
 }
 
 impl Index {
-    /// Source kinds inside `outer`, directly or through tainted variables.
-    fn kinds_in(
-        &self,
-        outer: Span,
-        taint: &HashMap<SymbolId, BTreeSet<Capability>>,
-    ) -> BTreeSet<Capability> {
-        let mut out = BTreeSet::new();
-        let from = self.sources.partition_point(|(s, _)| s.start < outer.start);
-        for (s, k) in &self.sources[from..] {
-            if s.start >= outer.end {
-                break;
-            }
-            if s.end <= outer.end {
-                out.insert(*k);
-            }
-        }
-        let from = self.refs.partition_point(|(s, _)| s.start < outer.start);
-        for (s, sym) in &self.refs[from..] {
-            if s.start >= outer.end {
-                break;
-            }
-            if let Some(kinds) = taint.get(sym) {
-                out.extend(kinds.iter().copied());
+    /// Source kinds inside `outer` (as a mask), directly or through tainted variables.
+    fn kinds_in(&self, outer: Span) -> u8 {
+        let mut out = 0;
+        for i in 0..SOURCE_KINDS.len() {
+            if self.sources[i].any_in(outer) || self.tainted_refs[i].any_in(outer) {
+                out |= 1 << i;
             }
         }
         out
+    }
+
+    fn retaint(&mut self, taint: &HashMap<SymbolId, u8>) {
+        for (i, starts) in self.tainted_refs.iter_mut().enumerate() {
+            starts.0.clear();
+            starts.0.extend(
+                self.refs
+                    .iter()
+                    .filter(|(_, sym)| taint.get(sym).is_some_and(|m| m & (1 << i) != 0))
+                    .map(|(s, _)| *s),
+            );
+        }
     }
 }
 
 /// `source → sink` pairs, e.g. `read:form-fields -> network:xhr`.
 pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) -> BTreeSet<String> {
     use Capability::*;
-    let mut index = Index {
-        sources: Vec::new(),
-        refs: Vec::new(),
-    };
+    let mut sources: Vec<(u32, Capability)> = Vec::new();
+    let mut refs: Vec<(u32, SymbolId)> = Vec::new();
     // Assignments (target symbol, value span) and sink calls (sink kind, argument spans).
     let mut assigns: Vec<(SymbolId, Span)> = Vec::new();
     let mut sinks: Vec<(Capability, Vec<Span>)> = Vec::new();
@@ -87,7 +109,7 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
                     .get()
                     .and_then(|id| semantic.scoping().get_reference(id).symbol_id())
                 {
-                    index.refs.push((r.span, sym));
+                    refs.push((r.span.start, sym));
                 }
             }
             // `el.value`, or `el[_0x3a[7]]` through an obfuscator's string array.
@@ -100,17 +122,17 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
                     _ => continue,
                 };
                 match name {
-                    Some("value") => index.sources.push((span, ReadFormFields)),
-                    Some("cookie") => index.sources.push((span, ReadCookie)),
+                    Some("value") => sources.push((span.start, ReadFormFields)),
+                    Some("cookie") => sources.push((span.start, ReadCookie)),
                     Some("localStorage" | "sessionStorage") => {
-                        index.sources.push((span, ReadStorage))
+                        sources.push((span.start, ReadStorage))
                     }
                     _ => {}
                 }
             }
             AstKind::NewExpression(n) if matches!(n.callee.without_parentheses(), Expression::Identifier(id) if id.name == "FormData") =>
             {
-                index.sources.push((n.span, ReadFormFields));
+                sources.push((n.span.start, ReadFormFields));
             }
             AstKind::CallExpression(call) => {
                 let name =
@@ -122,12 +144,12 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
                         });
                 match name {
                     Some("val") if call.arguments.is_empty() => {
-                        index.sources.push((call.span, ReadFormFields))
+                        sources.push((call.span.start, ReadFormFields))
                     }
                     Some("serialize" | "serializeArray") => {
-                        index.sources.push((call.span, ReadFormFields))
+                        sources.push((call.span.start, ReadFormFields))
                     }
-                    Some("getItem") => index.sources.push((call.span, ReadStorage)),
+                    Some("getItem") => sources.push((call.span.start, ReadStorage)),
                     _ => {}
                 }
                 let sink = match name {
@@ -178,30 +200,47 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
             _ => {}
         }
     }
-    index.sources.sort_by_key(|(s, _)| s.start);
-    index.refs.sort_by_key(|(s, _)| s.start);
-    let mut taint: HashMap<SymbolId, BTreeSet<Capability>> = HashMap::new();
+    // Nothing to connect: most libraries stop here.
+    if sinks.is_empty() || sources.is_empty() {
+        return BTreeSet::new();
+    }
+    let mut index = Index {
+        sources: Default::default(),
+        refs,
+        tainted_refs: Default::default(),
+    };
+    for (start, kind) in sources {
+        index.sources[slot(kind)].0.push(start);
+    }
+    for starts in &mut index.sources {
+        starts.0.sort_unstable();
+    }
+    index.refs.sort_unstable_by_key(|(s, _)| *s);
+    let mut taint: HashMap<SymbolId, u8> = HashMap::default();
     for _ in 0..MAX_ROUNDS {
         let mut changed = false;
         for (sym, span) in &assigns {
-            let kinds = index.kinds_in(*span, &taint);
-            if kinds.is_empty() {
+            let kinds = index.kinds_in(*span);
+            if kinds == 0 {
                 continue;
             }
             let entry = taint.entry(*sym).or_default();
-            let before = entry.len();
-            entry.extend(kinds);
-            changed |= entry.len() != before;
+            changed |= *entry | kinds != *entry;
+            *entry |= kinds;
         }
         if !changed {
             break;
         }
+        index.retaint(&taint);
     }
     let mut flows = BTreeSet::new();
     for (sink, args) in &sinks {
         for arg in args {
-            for source in index.kinds_in(*arg, &taint) {
-                flows.insert(format!("{} -> {}", source.name(), sink.name()));
+            let kinds = index.kinds_in(*arg);
+            for (i, source) in SOURCE_KINDS.iter().enumerate() {
+                if kinds & (1 << i) != 0 {
+                    flows.insert(format!("{} -> {}", source.name(), sink.name()));
+                }
             }
         }
     }

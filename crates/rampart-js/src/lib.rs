@@ -39,7 +39,7 @@ pub use diff::{Diff, RegionChange, Verdict, diff};
 pub use features::{FEATURES_VERSION, SIGNALS, dimension, feature_name};
 pub use html::{InlineScript, extract_scripts};
 pub use model::{HEADS, Head, Model, ModelError, TrainParams, score, standardization, train_head};
-pub use sketch::Region;
+pub use sketch::{Region, Shingles};
 
 /// Default largest script analyzed (bytes); larger input gets a diagnostic and no structure.
 pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
@@ -112,9 +112,9 @@ pub struct Analysis {
     pub parse_errors: Vec<String>,
     /// Total parse errors, including those not kept.
     pub parse_error_count: usize,
-    /// Sorted, distinct shingle hashes of the normalized stream (for similarity).
+    /// Shingles of the normalized stream (for similarity).
     #[serde(skip)]
-    pub shingles: Vec<u64>,
+    pub shingles: Shingles,
     /// Top-level statements and functions with their structural hashes and source spans.
     #[serde(skip)]
     pub regions: Vec<Region>,
@@ -136,7 +136,7 @@ impl Analysis {
             flows: BTreeSet::new(),
             parse_errors: vec![why],
             parse_error_count: 1,
-            shingles: Vec::new(),
+            shingles: Shingles::default(),
             regions: Vec::new(),
             features: Vec::new(),
         }

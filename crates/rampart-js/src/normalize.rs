@@ -23,15 +23,11 @@ pub(crate) struct Stream {
     pub loose: Vec<u64>,
     /// Depth of each node (root = 0).
     pub depths: Vec<u32>,
-    /// File-wide index of the local symbol a node names, for region renumbering.
-    pub locals: Vec<Option<u32>>,
     /// Node type (`AstType as u8`) of each node.
     pub types: Vec<u8>,
     /// Nodes that carry no behaviour and that printers add or drop at will (empty statements,
     /// the `{ return … }` wrapper of a one-statement arrow): left out of every hash.
     pub skip: Vec<bool>,
-    /// Index one past the last node of each node's subtree.
-    pub ends: Vec<u32>,
     /// Parent index of each node (the root is its own parent).
     pub parents: Vec<u32>,
 }
@@ -105,11 +101,9 @@ impl Stream {
             tokens: Vec::with_capacity(n),
             loose: Vec::with_capacity(n),
             depths: Vec::with_capacity(n),
-            locals: Vec::with_capacity(n),
             types: Vec::with_capacity(n),
             skip: Vec::with_capacity(n),
             parents: Vec::with_capacity(n),
-            ends: (1..=n as u32).collect(),
         };
 
         // Alpha-renaming table indexed by symbol id (dense), u32::MAX = not seen yet.
@@ -204,15 +198,7 @@ impl Stream {
             s.tokens.push(token);
             s.loose.push(loose);
             s.depths.push(depth);
-            s.locals.push(sym);
             s.types.push(ty);
-        }
-        // Pre-order: a subtree is a contiguous range; propagate ends from children to parents.
-        for i in (1..n).rev() {
-            let parent = s.parents[i] as usize;
-            if s.ends[parent] < s.ends[i] {
-                s.ends[parent] = s.ends[i];
-            }
         }
         s
     }
@@ -223,14 +209,26 @@ impl Stream {
 
     /// 128-bit hash of the tokens with their depths (depth makes the tree shape unambiguous).
     pub fn structural_hash(&self) -> u128 {
+        // The same bytes as one `update` per token, fed in chunks: per-call overhead was most of
+        // the cost. The value is stored (it is the script's identity), so the byte layout —
+        // token then depth, little-endian — must never change.
+        const PER_TOKEN: usize = 12;
         let mut h = Xxh3::new();
+        let mut buf = [0u8; PER_TOKEN * 512];
+        let mut len = 0;
         for ((t, d), skip) in self.tokens.iter().zip(&self.depths).zip(&self.skip) {
             if *skip {
                 continue;
             }
-            h.update(&t.to_le_bytes());
-            h.update(&d.to_le_bytes());
+            buf[len..len + 8].copy_from_slice(&t.to_le_bytes());
+            buf[len + 8..len + PER_TOKEN].copy_from_slice(&d.to_le_bytes());
+            len += PER_TOKEN;
+            if len == buf.len() {
+                h.update(&buf);
+                len = 0;
+            }
         }
+        h.update(&buf[..len]);
         h.digest128()
     }
 }

@@ -147,3 +147,13 @@ fn sensitive_reads_reaching_network_sinks_are_flows() {
         ]
     );
 }
+
+/// The structural hash is stored with every script version and compared across releases of
+/// Rampart: a change to how it is computed would alert on every script of every site. This pins
+/// its value for one script (computed before the stream/hash rewrite of 2026-12-04 and unchanged
+/// by it); if it must change, that is a migration, not a refactor.
+#[test]
+fn structural_hash_is_a_stable_format() {
+    let src = "var total = 0;\nfunction add(a, b) { return a + b; }\ndocument.getElementById(\"x\").addEventListener(\"click\", () => { total = add(total, 1); fetch(\"https://api.example.com/t?n=\" + total); });\n";
+    assert_eq!(hash(src), "66419e6d8bcc8bf33c482b538f33c089");
+}
