@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Reverse-proxy throughput and latency: a 100 KB HTML page fetched directly from the upstream
-# (nginx) and through `rampart proxy` (headers added on every response, inline scripts of every
-# page read from the stream and inventoried), same machine, same run.
+# (nginx), through `rampart proxy` (headers added on every response, inline scripts of every
+# page read from the stream and inventoried), and — as the reference for what any reverse proxy
+# costs on this machine — through nginx's own `proxy_pass` (keep-alive upstream, one worker per
+# core like Rampart's tokio runtime); same machine, same run. Throughput is measured saturated
+# (CONNECTIONS), latency also unloaded (one connection: what a proxy adds to one visitor's
+# request when it is not queueing).
 #
 #   benches/proxy.sh [DURATION_SECONDS] [CONNECTIONS]      (BLOCK=true: blocking mode rewrites every page)
 #
@@ -18,8 +22,8 @@ done
 cargo build --release --quiet
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"  # nginx workers read the page as an unprivileged user
-trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
-R_PORT=18490; P_PORT=18491; N_PORT=18492
+trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; nginx -c "$WORK/nginx-proxy.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
+R_PORT=18490; P_PORT=18491; N_PORT=18492; NP_PORT=18493
 
 # A 100 KB checkout page: markup, three inline scripts, external scripts.
 python3 - "$WORK/www/checkout.html" <<'PY'
@@ -51,6 +55,29 @@ http {
     }
 }
 NGINX
+cat > "$WORK/nginx-proxy.conf" <<NGINX
+worker_processes auto;
+pid $WORK/nginx-proxy.pid;
+error_log $WORK/nginx-proxy-error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    upstream origin { server 127.0.0.1:$N_PORT; keepalive 64; }
+    server {
+        listen 127.0.0.1:$NP_PORT;
+        location / {
+            proxy_pass http://origin;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # The page fits in memory buffers (nginx's fastest setting; the default would
+            # spill a 100 KB response to a temporary file).
+            proxy_buffer_size 16k;
+            proxy_buffers 16 16k;
+        }
+    }
+}
+NGINX
 cat > "$WORK/rampart.toml" <<TOML
 listen = "127.0.0.1:$R_PORT"
 public_url = "https://rampart.shop.example"
@@ -69,26 +96,34 @@ max_inline_html_bytes = ${INLINE_BYTES:-2097152}
 block = ${BLOCK:-false}
 TOML
 nginx -c "$WORK/nginx.conf"
+nginx -c "$WORK/nginx-proxy.conf"
 env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -s "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
 
-run() { # name url
+run() { # name url connections
     local out
-    out="$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "$2")"
+    out="$(wrk -t1 -c"$3" -d"${DURATION}s" --latency "$2")"
     local rps p50 p99
     rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
     p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
     p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-    echo "| $1 | $rps | $p50 | $p99 |"
-    eval "${1}_rps=$rps"
+    echo "| $1 | $3 | $rps | $p50 | $p99 |"
+    eval "${1}_${3}_rps=$rps"
 }
-echo "| path | requests/s | p50 | p99 |"
-echo "| --- | --- | --- | --- |"
-run direct "http://127.0.0.1:$N_PORT/checkout.html"
-run proxied "http://127.0.0.1:$P_PORT/checkout.html"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+echo "| path | connections | requests/s | p50 | p99 |"
+echo "| --- | --- | --- | --- | --- |"
+for c in "$CONNS" 1; do
+    run direct "http://127.0.0.1:$N_PORT/checkout.html" "$c"
+    run rampart "http://127.0.0.1:$P_PORT/checkout.html" "$c"
+    run nginx_proxy "http://127.0.0.1:$NP_PORT/checkout.html" "$c"
+done
 echo
-echo "proxied/direct throughput ratio: $(awk -v a="$proxied_rps" -v b="$direct_rps" 'BEGIN {printf "%.2f", a/b}')"
+eval "d=\$direct_${CONNS}_rps r=\$rampart_${CONNS}_rps n=\$nginx_proxy_${CONNS}_rps"
+echo "rampart/direct throughput ratio ($CONNS connections): $(ratio "$r" "$d")"
+echo "nginx proxy_pass/direct throughput ratio ($CONNS connections): $(ratio "$n" "$d")"
+echo "rampart/nginx proxy_pass throughput ratio ($CONNS connections): $(ratio "$r" "$n")"
 inline="$(curl -s "http://127.0.0.1:$R_PORT/metrics" | awk '/^rampart_proxy_inline_scripts_total/ {s+=$2} END {print s+0}')"
 echo "inline scripts read from proxied pages: $inline"

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
+use axum::serve::ListenerExt;
 use metrics_exporter_prometheus::PrometheusHandle;
 use rampart_store::Store;
 use tokio::sync::{mpsc, oneshot};
@@ -223,14 +224,19 @@ impl Prepared {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let main = axum::serve(listener, self.router)
+        // Responses go out in several writes (headers, then body frames as they stream);
+        // with Nagle on, the last partial segment of each waits for the visitor's delayed ACK.
+        let nodelay = |tcp: &mut tokio::net::TcpStream| {
+            let _ = tcp.set_nodelay(true);
+        };
+        let main = axum::serve(listener.tap_io(nodelay), self.router)
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();
         let proxy = async {
             match (proxy_listener, self.proxy) {
                 (Some(l), Some(router)) => {
                     axum::serve(
-                        l,
+                        l.tap_io(nodelay),
                         router.into_make_service_with_connect_info::<SocketAddr>(),
                     )
                     .with_graceful_shutdown(stopped(stop_rx.clone()))
