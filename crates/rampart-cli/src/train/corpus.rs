@@ -70,6 +70,8 @@ pub struct Sample {
     /// Feature vectors of the classifier's views (`rampart_js::views`): the whole file first,
     /// then segments of its top-level code. Training uses the first; scoring takes the worst.
     pub views: Vec<Vec<f32>>,
+    /// The first written rule (`rampart_js::Rule`) any view matches, decoded code included.
+    pub rule: Option<rampart_js::Rule>,
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -130,6 +132,7 @@ pub fn malicious(data_dir: &Path) -> anyhow::Result<Vec<Sample>> {
                 family
             },
             views: Vec::new(),
+            rule: None,
         });
     }
     Ok(out)
@@ -174,6 +177,7 @@ pub fn benign(dir: &Path) -> anyhow::Result<Vec<Sample>> {
                 group: format!("npm:{}", package_of(&name)),
                 family: package_of(&name).to_string(),
                 views: Vec::new(),
+                rule: None,
             });
         }
     }
@@ -196,6 +200,7 @@ pub fn benign(dir: &Path) -> anyhow::Result<Vec<Sample>> {
                 group: format!("npm:{pkg}"),
                 family: pkg,
                 views: Vec::new(),
+                rule: None,
             });
         }
     }
@@ -223,22 +228,26 @@ pub fn featurize(samples: &mut Vec<Sample>, tick: &(dyn Fn() + Sync)) -> usize {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(s) = samples.get(i) else { break };
-                    let views: Vec<Vec<f32>> = views(&s.text, &options)
+                    let all = views(&s.text, &options);
+                    let rule = all.iter().find_map(|v| v.rule);
+                    let views: Vec<Vec<f32>> = all
                         .into_iter()
+                        .filter(|v| v.decoded == 0)
                         .map(|v| v.analysis.features)
                         .filter(|f| !f.is_empty())
                         .collect();
                     results
                         .lock()
                         .expect("no panics while held")
-                        .push((i, views));
+                        .push((i, views, rule));
                     tick();
                 }
             });
         }
     });
-    for (i, views) in results.into_inner().expect("threads joined") {
+    for (i, views, rule) in results.into_inner().expect("threads joined") {
         samples[i].views = views;
+        samples[i].rule = rule;
     }
     let before = samples.len();
     samples.retain(|s| !s.views.is_empty());

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use rampart_js::{Model, Options, classify_views, malicious_probability, score, views};
+use rampart_js::{Model, Options, classify_views, score, view_probability, views};
 use sha2::{Digest, Sha256};
 
 use super::corpus::{Label, Origin, Sample};
@@ -84,7 +84,12 @@ pub fn appended_skimmers(
             let text = format!("{}\n{}\n", host.text, skimmer.text);
             let views = views(&text, &Options::default());
             let c = classify_views(&views, model);
-            let whole = malicious_probability(model, &views[0].analysis.features);
+            let whole = view_probability(
+                model,
+                &views[0].analysis.features,
+                false,
+                views[0].rule.is_some(),
+            );
             out.push(Appended {
                 skimmer: name(&skimmer.path),
                 host: name(&host.path),
@@ -95,6 +100,47 @@ pub fn appended_skimmers(
         }
     }
     out
+}
+
+/// What the written rules match, per set: they are not trained, so every file counts as held
+/// out. A rule matching benign code is a false positive the threshold cannot undo.
+fn rule_section(o: &mut String, samples: &[Sample]) {
+    let _ = writeln!(o, "## Written rules\n");
+    let _ = writeln!(
+        o,
+        "Files matched by a written rule (`rules.rs`; any view, decoded payloads included). Rules are not trained, so these are held-out numbers on every file.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| set | files | matched | by rule |\n| --- | ---: | ---: | --- |"
+    );
+    let mut sets: BTreeMap<String, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    for s in samples {
+        let set = if s.label.malicious() {
+            format!("malicious: {}", s.label.name())
+        } else {
+            match s.origin {
+                Origin::Npm => "benign: npm browser builds".to_string(),
+                Origin::Obfuscated => "benign: javascript-obfuscator variants".to_string(),
+                Origin::Hard | Origin::Malware => "benign-hard (data dir)".to_string(),
+            }
+        };
+        let entry = sets.entry(set).or_default();
+        entry.0 += 1;
+        if let Some(rule) = s.rule {
+            let name = serde_json::to_value(rule)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            *entry.1.entry(name).or_default() += 1;
+        }
+    }
+    for (set, (n, by)) in &sets {
+        let matched: usize = by.values().sum();
+        let list: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(o, "| {set} | {n} | {matched} | {} |", list.join(", "));
+    }
+    let _ = writeln!(o);
 }
 
 fn name(p: &Path) -> String {
@@ -361,6 +407,8 @@ pub fn report(r: &ReportInput<'_>) -> String {
         }
         let _ = writeln!(o);
     }
+
+    rule_section(&mut o, r.samples);
 
     let _ = writeln!(o, "## Every skimmer and miner, held out\n");
     let _ = writeln!(

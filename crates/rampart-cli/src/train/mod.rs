@@ -175,12 +175,18 @@ fn fit_heads(samples: &[&Sample], params: &TrainParams, algorithm: Algorithm, se
     model
 }
 
-/// What `classify` would answer: the worst of the sample's views.
+/// What `classify` would answer: the worst of the sample's views, raised by a rule match.
 fn malicious_probability(model: &Model, s: &Sample) -> f32 {
-    s.views
+    let p = s
+        .views
         .iter()
         .map(|v| rampart_js::malicious_probability(model, v))
-        .fold(0.0, f32::max)
+        .fold(0.0, f32::max);
+    if s.rule.is_some() {
+        p.max(rampart_js::RULE_PROBABILITY)
+    } else {
+        p
+    }
 }
 
 /// The probability above which at most `TARGET_FPR` of `benign` would be flagged (never
