@@ -7,6 +7,9 @@
 //! Rules read the named signals of the feature vector plus evidence kept out of the vector
 //! ([`Evidence`]), so adding a rule never changes what the model was trained on.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use oxc_ast::AstKind;
 use oxc_ast::ast::{Argument, Expression};
 use oxc_semantic::Semantic;
@@ -151,21 +154,22 @@ const CARD_WORDS: &[&str] = &[
     "card_holder",
 ];
 
-fn contains_any(name: &str, words: &[&str]) -> bool {
-    name.len() >= 3
-        && words.iter().any(|w| {
-            name.as_bytes()
-                .windows(w.len())
-                .any(|win| win.eq_ignore_ascii_case(w.as_bytes()))
-        })
+/// Case-insensitive matcher for one word list, built once.
+fn automaton(words: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("a fixed, valid word list")
 }
 
 fn names_mining(name: &str) -> bool {
-    contains_any(name, MINER_WORDS)
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(MINER_WORDS));
+    name.len() >= 5 && WORDS.is_match(name)
 }
 
 fn names_card(name: &str) -> bool {
-    contains_any(name, CARD_WORDS)
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(CARD_WORDS));
+    name.len() >= 3 && WORDS.is_match(name)
 }
 
 /// Printable characters a string literal spells as `\xNN` / `\uNNNN` escapes.
