@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::features::{NGRAM_BUCKETS, SIGNALS};
-use crate::model::{Model, probability, score, sigmoid};
+use crate::model::{HEADS, Model, probability, score, sigmoid};
 use crate::rules::{self, Rule};
 use crate::unpack::MAX_PAYLOADS;
 use crate::{Analysis, Options, analyze};
@@ -264,7 +264,8 @@ fn verdict(view: &View, model: &Model) -> Classification {
     let z = model.standardize(&a.features);
     let p = view_probability(model, &a.features, view.decoded > 0, view.rule.is_some());
     let t = model.threshold;
-    let shares: Vec<f32> = ["magecart", "cryptomining", "malware"]
+    let names = &HEADS[1..];
+    let shares: Vec<f32> = names
         .iter()
         .map(|c| probability(model.head(c), &z))
         .collect();
@@ -272,9 +273,7 @@ fn verdict(view: &View, model: &Model) -> Classification {
     let top = shares.iter().copied().fold(f32::MIN_POSITIVE, f32::max);
     let cat = |i: usize| {
         // A rule speaks for its own category.
-        let own = view
-            .rule
-            .is_some_and(|r| r.category() == ["magecart", "cryptomining", "malware"][i]);
+        let own = view.rule.is_some_and(|r| r.category() == names[i]);
         score(if own { p } else { p * shares[i] / top }, t)
     };
     let categories = Categories {

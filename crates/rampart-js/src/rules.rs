@@ -230,11 +230,10 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
                     let n = escaped_printable(raw);
                     if n > 0 {
                         let v = s.value.to_ascii_lowercase();
-                        if v.contains("<script")
-                            || v.contains("<iframe")
-                            || v.contains("src=")
-                            || v.contains("http")
-                            || v.contains("<scr")
+                        // `<scr` also covers a `<script` split across literals.
+                        if ["<scr", "<iframe", "src=", "http"]
+                            .iter()
+                            .any(|w| v.contains(w))
                         {
                             e.escaped_markup += n;
                         }

@@ -177,16 +177,10 @@ fn fit_heads(samples: &[&Sample], params: &TrainParams, algorithm: Algorithm, se
 
 /// What `classify` would answer: the worst of the sample's views, raised by a rule match.
 fn malicious_probability(model: &Model, s: &Sample) -> f32 {
-    let p = s
-        .views
+    s.views
         .iter()
-        .map(|v| rampart_js::malicious_probability(model, v))
-        .fold(0.0, f32::max);
-    if s.rule.is_some() {
-        p.max(rampart_js::RULE_PROBABILITY)
-    } else {
-        p
-    }
+        .map(|v| rampart_js::view_probability(model, v, false, s.rule.is_some()))
+        .fold(0.0, f32::max)
 }
 
 /// The probability above which at most `TARGET_FPR` of `benign` would be flagged (never
