@@ -115,7 +115,13 @@ pub fn views(source: &str, options: &Options) -> Vec<View> {
     let mut out = Vec::new();
     for (start, end) in segments(source, &whole) {
         if let Some(text) = source.get(start as usize..end as usize) {
-            out.push(View::new(Some((start, end)), 0, analyze(text, &options)));
+            let analysis = analyze(text, &options);
+            // A segment that only declares values (three.js's constant tables, a compiler's
+            // HTML-entity map) does nothing by itself: an appended skimmer must run. Scored
+            // anyway, such tables looked like packed payloads to the trees.
+            if analysis.acts {
+                out.push(View::new(Some((start, end)), 0, analysis));
+            }
         }
     }
     // Decoded code, breadth first: the whole file's payloads, then theirs.
@@ -411,6 +417,27 @@ mod tests {
         assert_eq!(v.len(), 2, "the whole file and the appended segment");
         let (start, end) = v[1].part.unwrap();
         assert!(appended[start as usize..end as usize].starts_with("var y"));
+    }
+
+    /// A table of constants after a library is not a view (it cannot act); the same table
+    /// with one assignment is.
+    #[test]
+    fn segments_that_only_declare_values_are_not_scored() {
+        let library = format!(
+            "(function(){{{}}})();",
+            "var x = [1, 2, 3].map(function (v) { return v * 2; });\n".repeat(400)
+        );
+        let table: String = (0..200)
+            .map(|i| format!("const K{i} = \"\\u00{:02x}\";\n", 0xa0 + i % 90))
+            .collect();
+        assert_eq!(
+            views(&format!("{library}\n{table}"), &Options::default()).len(),
+            1
+        );
+        let acting = format!("{library}\n{table}document.forms[0].action = K1;\n");
+        let v = views(&acting, &Options::default());
+        assert_eq!(v.len(), 2, "the whole file and the table that now assigns");
+        assert!(v[1].analysis.acts);
     }
 
     /// A checkout-gated skimmer hidden behind `eval(atob(…))`: only its decoded view shows the

@@ -134,6 +134,10 @@ pub struct Analysis {
     /// Evidence for the written rules that the feature vector does not carry.
     #[serde(skip)]
     pub evidence: Evidence,
+    /// Whether the code does anything on its own (a call, `new`, an assignment, an import …);
+    /// `classify` does not score segments that only declare values.
+    #[serde(skip)]
+    pub acts: bool,
 }
 
 impl Analysis {
@@ -153,6 +157,7 @@ impl Analysis {
             features: Vec::new(),
             payloads: Vec::new(),
             evidence: Evidence::default(),
+            acts: true,
         }
     }
 }
@@ -270,5 +275,6 @@ pub(crate) fn analyze_on_this_stack(
         features,
         payloads,
         evidence,
+        acts: stream.acts(),
     }
 }

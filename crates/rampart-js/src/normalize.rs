@@ -207,6 +207,28 @@ impl Stream {
         self.tokens.len()
     }
 
+    /// Whether the code does anything when it runs: calls, constructs, assigns, runs a tagged
+    /// template or a decorator, or loads a module. Code that only declares values (a table of
+    /// constants, a regex map, functions nobody calls) cannot act on its own.
+    pub fn acts(&self) -> bool {
+        const EFFECTS: [AstType; 9] = [
+            AstType::CallExpression,
+            AstType::NewExpression,
+            AstType::TaggedTemplateExpression,
+            AstType::AssignmentExpression,
+            AstType::UpdateExpression,
+            AstType::ImportExpression,
+            AstType::ImportDeclaration,
+            AstType::ExportAllDeclaration,
+            AstType::Decorator,
+        ];
+        let mut is_effect = [false; 256];
+        for t in EFFECTS {
+            is_effect[t as usize] = true;
+        }
+        self.types.iter().any(|&t| is_effect[t as usize])
+    }
+
     /// 128-bit hash of the tokens with their depths (depth makes the tree shape unambiguous).
     pub fn structural_hash(&self) -> u128 {
         // The same bytes as one `update` per token, fed in chunks: per-call overhead was most of

@@ -13,18 +13,30 @@ use sha2::{Digest, Sha256};
 use super::corpus::{Label, Origin, Sample};
 
 /// A held-out prediction: the fold model's probability and threshold.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Scored {
     pub probability: f32,
     pub threshold: f32,
+    /// For a flagged benign file: which view scored worst and the features that pushed it
+    /// (the report's false-positive table says why each was flagged).
+    pub why: Option<String>,
 }
+
+/// Features named in a false positive's explanation.
+const WHY_FEATURES: usize = 4;
 
 impl Scored {
     pub fn of(model: &Model, s: &Sample) -> Self {
-        Scored {
-            probability: super::malicious_probability(model, s),
+        let probability = super::malicious_probability(model, s);
+        let mut scored = Scored {
+            probability,
             threshold: model.threshold,
+            why: None,
+        };
+        if !s.label.malicious() && scored.flagged() {
+            scored.why = Some(explain(model, s));
         }
+        scored
     }
 
     pub fn flagged(&self) -> bool {
@@ -34,6 +46,37 @@ impl Scored {
     pub fn score(&self) -> u8 {
         score(self.probability, self.threshold)
     }
+}
+
+/// The worst view of `s` and its strongest contributions, e.g. "segment 3: cap:dynamic-code
+/// +1.20, ngram:17 +0.80".
+fn explain(model: &Model, s: &Sample) -> String {
+    let Some((i, view)) = s.views.iter().enumerate().max_by(|a, b| {
+        let p = |v: &[f32]| view_probability(model, v, false, false);
+        p(a.1).total_cmp(&p(b.1))
+    }) else {
+        return String::new();
+    };
+    if s.rule.is_some() {
+        return "a written rule".into();
+    }
+    let mut c: Vec<(usize, f32)> = model
+        .malicious_contributions(view)
+        .into_iter()
+        .enumerate()
+        .collect();
+    c.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<String> = c
+        .iter()
+        .take(WHY_FEATURES)
+        .map(|(f, v)| format!("{} {v:+.2}", rampart_js::feature_name(*f)))
+        .collect();
+    let view = if i == 0 {
+        "whole file".to_string()
+    } else {
+        format!("segment {i}")
+    };
+    format!("{view}: {}", top.join(", "))
 }
 
 /// One skimmer appended to one held-out library.
@@ -436,18 +479,22 @@ pub fn report(r: &ReportInput<'_>) -> String {
     let _ = writeln!(o, "\n## Benign files closest to the threshold\n");
     let mut near: Vec<&&(&Sample, &Scored)> = benign_npm.iter().collect();
     near.sort_by(|a, b| b.1.probability.total_cmp(&a.1.probability));
-    let _ = writeln!(o, "| file | score | verdict |\n| --- | ---: | --- |");
+    let _ = writeln!(
+        o,
+        "| file | score | verdict | strongest contributions (log-odds) |\n| --- | ---: | --- | --- |"
+    );
     for (s, sc) in near.iter().take(10).map(|p| (p.0, p.1)) {
         let _ = writeln!(
             o,
-            "| `{}` | {} | {} |",
+            "| `{}` | {} | {} | {} |",
             name(&s.path),
             sc.score(),
             if sc.flagged() {
                 "**false positive**"
             } else {
                 "clean"
-            }
+            },
+            sc.why.as_deref().unwrap_or("")
         );
     }
     let _ = writeln!(
