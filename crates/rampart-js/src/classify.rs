@@ -558,6 +558,10 @@ mod tests {
         assert_eq!(rule(packed), Some(Rule::DecodedEval));
         let split = r#"var parts = "alpha,beta,gamma,delta,epsilon,zeta,eta,theta,iota".split(","); setTimeout(function () { render(parts); }, 10);"#;
         assert_eq!(rule(split), None);
+        let shifted = r#"var s = "=tdsjqu!tsd>#iuuqt;00fybnqmf/psh0b/kt#?=0tdsjqu?", m = ""; for (var i = 0; i < s.length; i++) { m += String.fromCharCode(s.charCodeAt(i) - 1); } document.write(m);"#;
+        assert_eq!(rule(shifted), Some(Rule::DecodedEval));
+        let upper = r#"function up(s) { var m = ""; for (var i = 0; i < s.length; i++) { m += String.fromCharCode(s.charCodeAt(i) - 32); } return m; }"#;
+        assert_eq!(rule(upper), None);
         let c = classify_views(&views(packed, &Options::default()), Model::embedded());
         assert!(c.malicious, "{c:?}");
         assert!(c.reasons.iter().any(|r| r.starts_with("packed code")));

@@ -52,8 +52,9 @@ pub enum Rule {
     /// Checkout buttons' `onclick` rewritten to the code's own handler, which navigates or
     /// sends to a named URL (a fake payment page).
     CheckoutHijack,
-    /// Code decoded at run time from a string literal by string methods
-    /// (`eval("…".replace(/./g, f))`) and run: a packer `unpack.rs` cannot undo statically.
+    /// Code decoded at run time — from a string literal by string methods
+    /// (`eval("…".replace(/./g, f))`) or by a shift cipher over character codes — and run or
+    /// written into the page: a packer `unpack.rs` cannot undo statically.
     DecodedEval,
 }
 
@@ -95,7 +96,7 @@ impl Rule {
             Rule::CheckoutHijack => format!(
                 "skimmer pattern: it rewrites the onclick handler of checkout buttons and can send the visitor or data to {named}"
             ),
-            Rule::DecodedEval => "packed code: it decodes a string literal with string methods at run time and runs the result as code".to_string(),
+            Rule::DecodedEval => "packed code: it decodes a string at run time (string methods or a character-code shift) and runs the result or writes it into the page".to_string(),
         }
     }
 }
@@ -132,6 +133,8 @@ pub struct Evidence {
     /// eval, `Function` or a string timer run on a string literal transformed by string
     /// methods (`"…".replace(…)`, `"…".split("").reverse().join("")`).
     pub decoded_eval: bool,
+    /// A shift cipher: `String.fromCharCode(s.charCodeAt(i) - 1)` (or `+`).
+    pub char_shift: bool,
 }
 
 /// Words of checkout URLs that skimmers gate on.
@@ -298,6 +301,13 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
                         onclick_set |= call.arguments.len() >= 2
                             && attribute.is_some_and(|a| a.eq_ignore_ascii_case("onclick"));
                     }
+                    Some("fromCharCode") => {
+                        e.char_shift |= call
+                            .arguments
+                            .first()
+                            .and_then(Argument::as_expression)
+                            .is_some_and(|a| shifts_a_char_code(a, resolve));
+                    }
                     Some("eval" | "Function" | "setTimeout" | "setInterval" | "execScript") => {
                         e.decoded_eval |= call
                             .arguments
@@ -325,6 +335,20 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
     e.click_hijack = onclick_set && strings_checkout;
     e.iframe_sink = iframe && src_set;
     e
+}
+
+/// `s.charCodeAt(i) - k`: one character of ciphertext shifted. XOR is left out: every RC4
+/// string decoder (javascript-obfuscator's `rc4` encoding included) XORs character codes.
+fn shifts_a_char_code<'a>(expr: &Expression<'a>, resolve: &Resolver<'_, 'a>) -> bool {
+    use oxc_syntax::operator::BinaryOperator::{Addition, Subtraction};
+    let Expression::BinaryExpression(b) = expr.without_parentheses() else {
+        return false;
+    };
+    let char_code = |e: &Expression<'a>| match e.without_parentheses() {
+        Expression::CallExpression(c) => resolve.property(&c.callee) == Some("charCodeAt"),
+        _ => false,
+    };
+    matches!(b.operator, Addition | Subtraction) && (char_code(&b.left) || char_code(&b.right))
 }
 
 /// String methods a run-time decoder chains on its ciphertext.
@@ -499,7 +523,10 @@ pub fn matching(a: &Analysis) -> Option<Rule> {
     if small && names_domain && e.click_hijack && (sink || on("cap:network:navigate")) {
         return Some(Rule::CheckoutHijack);
     }
-    if small && e.decoded_eval {
+    // A shift cipher is only packing when its output becomes markup: run as code, it is also
+    // how javascript-obfuscator's self-defending variants start.
+    let writes = on("cap:dom:write") || on("cap:network:script-inject");
+    if small && (e.decoded_eval || (e.char_shift && writes)) {
         return Some(Rule::DecodedEval);
     }
     None
