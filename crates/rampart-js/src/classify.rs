@@ -92,6 +92,19 @@ pub struct View {
 }
 
 impl View {
+    /// Judged by the written rules alone: decoded code, and code that does nothing when it
+    /// runs (a file of SVG path constants cannot act, however unusual its strings look).
+    pub fn rules_only(&self) -> bool {
+        self.decoded > 0 || self.inert()
+    }
+
+    /// Parses cleanly and only declares values. Code with parse errors is never inert: its
+    /// tree is partial (a JScript dropper's `@cc_on`, markup the extractor left in), so what
+    /// it does is unknown.
+    pub fn inert(&self) -> bool {
+        !self.analysis.acts && self.analysis.parse_error_count == 0
+    }
+
     fn new(part: Option<(u32, u32)>, decoded: usize, analysis: Analysis) -> Self {
         Self {
             part,
@@ -233,10 +246,12 @@ pub fn malicious_probability(model: &Model, features: &[f32]) -> f32 {
 /// pick, so a rule match is always flagged.
 pub const RULE_PROBABILITY: f32 = 0.9999;
 
-/// What a view scores: the model's probability raised by a rule match; decoded code by its
-/// rule alone. Training and evaluation use this too, so thresholds account for the rules.
-pub fn view_probability(model: &Model, features: &[f32], decoded: bool, rule: bool) -> f32 {
-    let p = if decoded {
+/// What a view scores: the model's probability raised by a rule match. `rules_only` views —
+/// decoded code (the model was trained on source files) and code that does nothing when it
+/// runs — score by their rule alone. Training and evaluation use this too, so thresholds
+/// account for the rules.
+pub fn view_probability(model: &Model, features: &[f32], rules_only: bool, rule: bool) -> f32 {
+    let p = if rules_only {
         0.0
     } else {
         malicious_probability(model, features)
@@ -268,7 +283,7 @@ fn verdict(view: &View, model: &Model) -> Classification {
         };
     }
     let z = model.standardize(&a.features);
-    let p = view_probability(model, &a.features, view.decoded > 0, view.rule.is_some());
+    let p = view_probability(model, &a.features, view.rules_only(), view.rule.is_some());
     let t = model.threshold;
     let names = &HEADS[1..];
     let shares: Vec<f32> = names
@@ -438,6 +453,33 @@ mod tests {
         let v = views(&acting, &Options::default());
         assert_eq!(v.len(), 2, "the whole file and the table that now assigns");
         assert!(v[1].analysis.acts);
+    }
+
+    /// A whole file that only declares values scores by the rules alone; JScript's
+    /// conditional compilation (code in a `/*@cc_on … @*/` comment) and unparsable code are
+    /// never taken for inert.
+    #[test]
+    fn inert_files_score_clean_but_hidden_or_broken_code_does_not_count_as_inert() {
+        let icons: String = (0..300)
+            .map(|i| {
+                format!(
+                    "export var mdiIcon{i} = \"M{i} 2H{}V{}L{}\";\n",
+                    i * 3,
+                    i + 7,
+                    i * 11
+                )
+            })
+            .collect();
+        let v = views(&icons, &Options::default());
+        assert!(v[0].inert() && v[0].rules_only());
+        let c = classify_views(&v, Model::embedded());
+        assert_eq!((c.score, c.malicious), (99, false), "{c:?}");
+
+        let jscript = "/*@cc_on\n var s = 'x'; if (1) eval(s.split('').reverse().join(''));\n@*/";
+        assert!(!views(jscript, &Options::default())[0].inert());
+        let broken = "var a = \"unterminated;\nvar b = 1;";
+        assert!(!views(broken, &Options::default())[0].inert());
+        assert!(!views("var a = f();", &Options::default())[0].inert());
     }
 
     /// A checkout-gated skimmer hidden behind `eval(atob(…))`: only its decoded view shows the

@@ -202,6 +202,17 @@ pub fn analyze(source: &str, options: &Options) -> Analysis {
     worker::run(source, options.max_bytes, options.features)
 }
 
+/// `@cc_on`: JScript's conditional compilation, code hidden from every other engine in a
+/// comment (WSH droppers wrap their whole body in it).
+fn conditional_compilation(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    source.match_indices('@').any(|(i, _)| {
+        bytes
+            .get(i..i + 6)
+            .is_some_and(|w| w.eq_ignore_ascii_case(b"@cc_on"))
+    })
+}
+
 /// The analysis proper; the caller guarantees the stack (see [`stack_for`]).
 pub(crate) fn analyze_on_this_stack(
     source: &str,
@@ -275,6 +286,7 @@ pub(crate) fn analyze_on_this_stack(
         features,
         payloads,
         evidence,
-        acts: stream.acts(),
+        // JScript runs code inside `/*@cc_on … @*/` comments, which no JS parser sees.
+        acts: stream.acts() || conditional_compilation(source),
     }
 }

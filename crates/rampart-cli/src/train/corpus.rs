@@ -72,6 +72,8 @@ pub struct Sample {
     pub views: Vec<Vec<f32>>,
     /// The first written rule (`rampart_js::Rule`) any view matches, decoded code included.
     pub rule: Option<rampart_js::Rule>,
+    /// Whether the whole file acts (`Analysis::acts`); segments that do not are not views.
+    pub acts: bool,
 }
 
 fn read_text(path: &Path) -> anyhow::Result<String> {
@@ -132,6 +134,7 @@ pub fn malicious(data_dir: &Path) -> anyhow::Result<Vec<Sample>> {
                 family
             },
             views: Vec::new(),
+            acts: true,
             rule: None,
         });
     }
@@ -177,6 +180,7 @@ pub fn benign(dir: &Path) -> anyhow::Result<Vec<Sample>> {
                 group: format!("npm:{}", package_of(&name)),
                 family: package_of(&name).to_string(),
                 views: Vec::new(),
+                acts: true,
                 rule: None,
             });
         }
@@ -200,6 +204,7 @@ pub fn benign(dir: &Path) -> anyhow::Result<Vec<Sample>> {
                 group: format!("npm:{pkg}"),
                 family: pkg,
                 views: Vec::new(),
+                acts: true,
                 rule: None,
             });
         }
@@ -230,6 +235,7 @@ pub fn featurize(samples: &mut Vec<Sample>, tick: &(dyn Fn() + Sync)) -> usize {
                     let Some(s) = samples.get(i) else { break };
                     let all = views(&s.text, &options);
                     let rule = all.iter().find_map(|v| v.rule);
+                    let acts = all.first().is_none_or(|v| !v.inert());
                     let views: Vec<Vec<f32>> = all
                         .into_iter()
                         .filter(|v| v.decoded == 0)
@@ -239,15 +245,16 @@ pub fn featurize(samples: &mut Vec<Sample>, tick: &(dyn Fn() + Sync)) -> usize {
                     results
                         .lock()
                         .expect("no panics while held")
-                        .push((i, views, rule));
+                        .push((i, views, rule, acts));
                     tick();
                 }
             });
         }
     });
-    for (i, views, rule) in results.into_inner().expect("threads joined") {
+    for (i, views, rule, acts) in results.into_inner().expect("threads joined") {
         samples[i].views = views;
         samples[i].rule = rule;
+        samples[i].acts = acts;
     }
     let before = samples.len();
     samples.retain(|s| !s.views.is_empty());

@@ -51,10 +51,13 @@ impl Scored {
 /// The worst view of `s` and its strongest contributions, e.g. "segment 3: cap:dynamic-code
 /// +1.20, ngram:17 +0.80".
 fn explain(model: &Model, s: &Sample) -> String {
-    let Some((i, view)) = s.views.iter().enumerate().max_by(|a, b| {
-        let p = |v: &[f32]| view_probability(model, v, false, false);
-        p(a.1).total_cmp(&p(b.1))
-    }) else {
+    let p = |(i, v): &(usize, &Vec<f32>)| view_probability(model, v, *i == 0 && !s.acts, false);
+    let Some((i, view)) = s
+        .views
+        .iter()
+        .enumerate()
+        .max_by(|a, b| p(a).total_cmp(&p(b)))
+    else {
         return String::new();
     };
     if s.rule.is_some() {
@@ -130,7 +133,7 @@ pub fn appended_skimmers(
             let whole = view_probability(
                 model,
                 &views[0].analysis.features,
-                false,
+                views[0].rules_only(),
                 views[0].rule.is_some(),
             );
             out.push(Appended {

@@ -179,7 +179,8 @@ fn fit_heads(samples: &[&Sample], params: &TrainParams, algorithm: Algorithm, se
 fn malicious_probability(model: &Model, s: &Sample) -> f32 {
     s.views
         .iter()
-        .map(|v| rampart_js::view_probability(model, v, false, s.rule.is_some()))
+        .enumerate()
+        .map(|(i, v)| rampart_js::view_probability(model, v, i == 0 && !s.acts, s.rule.is_some()))
         .fold(0.0, f32::max)
 }
 
