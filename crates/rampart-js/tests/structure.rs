@@ -90,6 +90,23 @@ fn diff_verdicts_follow_the_spec() {
     assert!(d.similarity < 0.1, "{}", d.similarity);
 }
 
+/// `Function("return this")()` reaches the global object (lodash, core-js); it is not code
+/// built at run time. Any other body is.
+#[test]
+fn the_global_this_idiom_is_not_dynamic_code() {
+    let dynamic = |src: &str| {
+        analyze(src, &Options::default())
+            .capabilities
+            .iter()
+            .any(|c| c.name() == "dynamic-code")
+    };
+    assert!(!dynamic("var root = Function('return this')();"));
+    assert!(!dynamic("var root = new Function(\"return this;\")();"));
+    assert!(dynamic("var f = new Function('return this.' + name)();"));
+    assert!(dynamic("var f = Function('a', 'return a')(1);"));
+    assert!(dynamic("Function(payload)();"));
+}
+
 #[test]
 fn capabilities_are_found_through_obfuscated_string_arrays() {
     // The shape of a packed Magecart skimmer: property names hidden in a hex-escaped array.
