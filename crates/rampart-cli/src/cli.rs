@@ -171,6 +171,11 @@ pub enum JsCommand {
         /// Cross-validation folds.
         #[arg(long, default_value_t = 4)]
         folds: usize,
+        /// Cross-validation repeats, each with its own fold assignment (seeds `seed`,
+        /// `seed + 1`, …): one assignment moves the FPR by whole packages, so the headline
+        /// numbers are pooled over the repeats.
+        #[arg(long, default_value_t = 2)]
+        repeats: usize,
         /// Model for the malicious/benign decision: boosted trees or logistic regression.
         #[arg(long, value_enum, default_value = "boosted")]
         algorithm: crate::train::Algorithm,

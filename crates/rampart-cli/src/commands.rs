@@ -92,6 +92,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
                     report,
                     seed,
                     folds,
+                    repeats,
                     l2,
                     epochs,
                     algorithm,
@@ -103,6 +104,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
             report,
             seed,
             folds,
+            repeats,
             algorithm,
             params: rampart_js::TrainParams {
                 l2,

@@ -26,6 +26,7 @@ pub struct TrainArgs {
     pub report: Option<PathBuf>,
     pub seed: u64,
     pub folds: usize,
+    pub repeats: usize,
     pub params: TrainParams,
     pub algorithm: Algorithm,
 }
@@ -223,6 +224,44 @@ fn fit(
     model
 }
 
+/// One grouped cross-validation with its own fold assignment: every sample's held-out
+/// prediction and the appended-skimmer test of every fold.
+fn cross_validate(
+    samples: &[Sample],
+    args: &TrainArgs,
+    params: &TrainParams,
+    seed: u64,
+) -> eval::Run {
+    let fold_of = assign_folds(samples, args.folds, seed);
+    let mut oof = vec![None; samples.len()];
+    let mut appended = Vec::new();
+    for k in 0..args.folds {
+        let train_folds: Vec<usize> = (1..args.folds).map(|i| (k + i) % args.folds).collect();
+        let model = fit(
+            samples,
+            &fold_of,
+            &train_folds,
+            params,
+            args.algorithm,
+            seed,
+        );
+        for (i, s) in samples.iter().enumerate() {
+            if fold_of[i] == k {
+                oof[i] = Some(eval::Scored::of(&model, s));
+            }
+        }
+        appended.extend(eval::appended_skimmers(&model, samples, &fold_of, k));
+    }
+    eval::Run {
+        seed,
+        oof: oof
+            .into_iter()
+            .map(|o| o.expect("every sample has a fold"))
+            .collect(),
+        appended,
+    }
+}
+
 pub fn train(args: &TrainArgs) -> Result<(), Failure> {
     let started = Instant::now();
     if args.folds < 3 {
@@ -249,30 +288,30 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
     }
     let analyzed_in = started.elapsed();
     let params = args.params.clone();
-    let fold_of = assign_folds(&samples, args.folds, args.seed);
-    let mut oof = vec![None; samples.len()];
-    let mut appended = Vec::new();
-    for k in 0..args.folds {
-        let train_folds: Vec<usize> = (1..args.folds).map(|i| (k + i) % args.folds).collect();
-        let model = fit(
-            &samples,
-            &fold_of,
-            &train_folds,
-            &params,
-            args.algorithm,
-            args.seed,
-        );
-        for (i, s) in samples.iter().enumerate() {
-            if fold_of[i] == k {
-                oof[i] = Some(eval::Scored::of(&model, s));
-            }
-        }
-        appended.extend(eval::appended_skimmers(&model, &samples, &fold_of, k));
+    if args.repeats == 0 {
+        return Err(Failure::Usage("--repeats must be at least 1".into()));
     }
-    let oof: Vec<eval::Scored> = oof
-        .into_iter()
-        .map(|o| o.expect("every sample has a fold"))
-        .collect();
+    // Repeats are independent (own folds, own seed): one thread each, one per core at a time.
+    let mut runs: Vec<eval::Run> = Vec::new();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    for chunk in (0..args.repeats as u64).collect::<Vec<_>>().chunks(threads) {
+        let done: Vec<eval::Run> = std::thread::scope(|scope| {
+            let handles: Vec<_> = chunk
+                .iter()
+                .map(|&r| {
+                    let (samples, params) = (&samples, &params);
+                    scope.spawn(move || {
+                        cross_validate(samples, args, params, args.seed.wrapping_add(r))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a cross-validation run panicked"))
+                .collect()
+        });
+        runs.extend(done);
+    }
     let mut final_model = fit_heads(
         &samples
             .iter()
@@ -282,11 +321,16 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
         args.algorithm,
         args.seed,
     );
-    let mut benign_oof: Vec<f32> = samples
+    // The shipped threshold: every repeat's held-out benign predictions, pooled.
+    let mut benign_oof: Vec<f32> = runs
         .iter()
-        .zip(&oof)
-        .filter(|(s, _)| !s.label.malicious() && s.origin != Origin::Hard)
-        .map(|(_, o)| o.probability)
+        .flat_map(|run| {
+            samples
+                .iter()
+                .zip(&run.oof)
+                .filter(|(s, _)| !s.label.malicious() && s.origin != Origin::Hard)
+                .map(|(_, o)| o.probability)
+        })
         .collect();
     final_model.threshold = threshold_for(&mut benign_oof);
     let counts = eval::Counts::of(&samples);
@@ -304,6 +348,7 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
         "algorithm": format!("{:?}", args.algorithm).to_lowercase(),
         "seed": args.seed,
         "folds": args.folds,
+        "repeats": args.repeats,
         "epochs": params.epochs,
         "learning_rate": params.learning_rate,
         "l2": params.l2,
@@ -318,8 +363,7 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Run(anyhow::anyhow!("cannot write {}: {e}", args.out.display())))?;
     let report = eval::report(&eval::ReportInput {
         samples: &samples,
-        oof: &oof,
-        appended: &appended,
+        runs: &runs,
         model: &final_model,
         duplicates,
         refused,
