@@ -334,6 +334,11 @@ fn verdict(view: &View, model: &Model) -> Classification {
             if let Some(rule) = view.rule {
                 let domains: Vec<&str> = a.domains.iter().map(String::as_str).take(3).collect();
                 r.insert(usize::from(s < 50), rule.reason(&domains));
+            } else if view.decoded == 0 && view.inert() {
+                r.insert(
+                    0,
+                    "it only declares values (no call, assignment or import): nothing in it runs on its own".into(),
+                );
             }
             r
         },
@@ -511,6 +516,7 @@ mod tests {
         assert!(v[0].inert() && v[0].rules_only());
         let c = classify_views(&v, Model::embedded());
         assert_eq!((c.score, c.malicious), (99, false), "{c:?}");
+        assert!(c.reasons[0].starts_with("it only declares values"), "{c:?}");
 
         let jscript = "/*@cc_on\n var s = 'x'; if (1) eval(s.split('').reverse().join(''));\n@*/";
         assert!(!views(jscript, &Options::default())[0].inert());
