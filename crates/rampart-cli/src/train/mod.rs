@@ -267,6 +267,9 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
     if args.folds < 3 {
         return Err(Failure::Usage("--folds must be at least 3".into()));
     }
+    if args.repeats == 0 {
+        return Err(Failure::Usage("--repeats must be at least 1".into()));
+    }
     let mut samples = corpus::malicious(&args.data_dir).map_err(Failure::Run)?;
     samples.extend(corpus::benign(&args.benign).map_err(Failure::Run)?);
     let duplicates = corpus::dedup(&mut samples);
@@ -288,9 +291,6 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
     }
     let analyzed_in = started.elapsed();
     let params = args.params.clone();
-    if args.repeats == 0 {
-        return Err(Failure::Usage("--repeats must be at least 1".into()));
-    }
     // Repeats are independent (own folds, own seed): one thread each, one per core at a time.
     let mut runs: Vec<eval::Run> = Vec::new();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
