@@ -136,7 +136,7 @@ pub fn views(source: &str, options: &Options) -> Vec<View> {
     for (start, end) in segments(source, &whole) {
         let from = match pending.take() {
             Some((s, e))
-                if end - s <= MAX_MERGED_BYTES
+                if end.checked_sub(s).is_some_and(|n| n <= MAX_MERGED_BYTES)
                     && source
                         .get(e as usize..start as usize)
                         .is_some_and(|gap| gap.trim().trim_matches(';').trim().is_empty()) =>

@@ -222,11 +222,16 @@ impl Stream {
             AstType::ExportAllDeclaration,
             AstType::Decorator,
         ];
-        let mut is_effect = [false; 256];
-        for t in EFFECTS {
-            is_effect[t as usize] = true;
-        }
-        self.types.iter().any(|&t| is_effect[t as usize])
+        const IS_EFFECT: [bool; 256] = {
+            let mut table = [false; 256];
+            let mut i = 0;
+            while i < EFFECTS.len() {
+                table[EFFECTS[i] as usize] = true;
+                i += 1;
+            }
+            table
+        };
+        self.types.iter().any(|&t| IS_EFFECT[t as usize])
     }
 
     /// 128-bit hash of the tokens with their depths (depth makes the tree shape unambiguous).

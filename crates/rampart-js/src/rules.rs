@@ -140,9 +140,10 @@ pub struct Evidence {
 /// Words of checkout URLs that skimmers gate on.
 const CHECKOUT_WORDS: &[&str] = &["checkout", "onepage", "onestep"];
 
+/// Case-insensitive, without a lowercased copy: it runs on every short string literal.
 fn names_checkout(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    CHECKOUT_WORDS.iter().any(|w| lower.contains(w))
+    static WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| automaton(CHECKOUT_WORDS));
+    WORDS.is_match(text)
 }
 
 /// SDK globals of browser miners whose constructors start mining.
