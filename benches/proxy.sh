@@ -113,6 +113,7 @@ run() { # name url connections
     eval "${1}_${3}_rps=$rps"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+[ -n "${HOLD:-}" ] && { echo "ready $R_PORT $P_PORT $N_PORT $NP_PORT"; sleep "$HOLD"; }
 echo "| path | connections | requests/s | p50 | p99 |"
 echo "| --- | --- | --- | --- | --- |"
 for c in "$CONNS" 1; do

@@ -32,9 +32,12 @@ pub enum Command {
     /// Run the service with a reverse proxy in front of a site: monitoring headers on a sample
     /// of HTML responses, inline scripts inventoried from the pages that stream through.
     Proxy {
-        /// The origin server (http://host:port).
+        /// The origin server (http://host:port or https://host[:port]).
         #[arg(long, value_name = "URL")]
         upstream: String,
+        /// PEM certificates trusted for an https:// upstream besides the public web roots.
+        #[arg(long, value_name = "FILE")]
+        upstream_ca: Option<std::path::PathBuf>,
         /// Where the proxy listens (default: [proxy] listen, else 127.0.0.1:8481).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,

@@ -40,6 +40,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
         Command::Serve { config } => serve(&config, |_| {}),
         Command::Proxy {
             upstream,
+            upstream_ca,
             listen,
             site,
             config,
@@ -48,6 +49,9 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
                 rampart_server::config::ProxyConfig::for_upstream(&upstream)
             });
             p.upstream = upstream.clone();
+            if upstream_ca.is_some() {
+                p.upstream_ca = upstream_ca.clone();
+            }
             if let Some(l) = listen {
                 p.listen = l;
             }

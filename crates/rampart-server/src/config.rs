@@ -109,8 +109,13 @@ pub struct SiteConfig {
 pub struct ProxyConfig {
     #[serde(default = "default_proxy_listen")]
     pub listen: SocketAddr,
-    /// The origin server, `http://host:port` (TLS is terminated in front of the proxy).
+    /// The origin server, `http://host:port` or `https://host[:port]` (the certificate is
+    /// checked against the public web roots, plus `upstream_ca`).
     pub upstream: String,
+    /// PEM file of extra certificates trusted for an `https://` upstream: a private CA, or the
+    /// origin's own self-signed certificate.
+    #[serde(default)]
+    pub upstream_ca: Option<std::path::PathBuf>,
     /// Which `[[sites]]` entry the proxied site is (required with several sites).
     #[serde(default)]
     pub site: Option<String>,
@@ -167,6 +172,7 @@ impl ProxyConfig {
         Self {
             listen: default_proxy_listen(),
             upstream: upstream.to_string(),
+            upstream_ca: None,
             site: None,
             preserve_host: true,
             timeout: default_proxy_timeout(),

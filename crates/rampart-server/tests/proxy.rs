@@ -91,6 +91,31 @@ async fn upstream() -> String {
             }),
         )
         .route(
+            "/coded/{coding}",
+            axum::routing::get(
+                |axum::extract::Path(coding): axum::extract::Path<String>,
+                 headers: axum::http::HeaderMap| async move {
+                    let seen = headers
+                        .get(header::ACCEPT_ENCODING)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    (
+                        [
+                            (header::CONTENT_TYPE, "text/html".to_string()),
+                            (header::CONTENT_ENCODING, coding.clone()),
+                            (header::ETAG, "\"v1\"".to_string()),
+                            (
+                                header::HeaderName::from_static("x-seen-accept-encoding"),
+                                seen,
+                            ),
+                        ],
+                        encoded(&coding),
+                    )
+                },
+            ),
+        )
+        .route(
             "/echo",
             axum::routing::post(|headers: axum::http::HeaderMap, body: String| async move {
                 let host = headers
@@ -110,6 +135,39 @@ async fn upstream() -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     format!("http://{addr}")
+}
+
+/// Brotli needs an encoder this project does not carry: a committed page, compressed by
+/// Node.js (see src/proxy/testdata/README.md).
+const BR_PAGE: &[u8] = include_bytes!("../src/proxy/testdata/page.html.br");
+const BR_PLAIN: &str = include_str!("../src/proxy/testdata/page.html");
+
+/// The body `/coded/{coding}` serves: `BLOCK_PAGE` gzip- or zlib-compressed, or `BR_PAGE`.
+fn encoded(coding: &str) -> Vec<u8> {
+    use std::io::Write;
+    match coding {
+        "gzip" => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(BLOCK_PAGE.as_bytes()).unwrap();
+            e.finish().unwrap()
+        }
+        "deflate" => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+            e.write_all(BLOCK_PAGE.as_bytes()).unwrap();
+            e.finish().unwrap()
+        }
+        "br" => BR_PAGE.to_vec(),
+        other => panic!("no test body for {other}"),
+    }
+}
+
+fn gunzip(body: &[u8]) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(body)
+        .read_to_string(&mut out)
+        .unwrap();
+    out
 }
 
 async fn proxied(site_extra: &str) -> (TestServer, String) {
@@ -291,11 +349,12 @@ async fn page_policies_are_added_per_path_in_their_mode() {
     t.server.shutdown().await.unwrap();
 }
 
-#[tokio::test]
-async fn blocking_mode_removes_exactly_the_flagged_scripts_and_records_it() {
+/// A proxy in blocking mode with `listed` as its blocklist (`skimmers.txt`, magecart); the
+/// directory holding the list is returned to live as long as the test.
+async fn blocking(listed: &str) -> (TestServer, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("skimmers.txt");
-    std::fs::write(&list, "cdn.evil-list.example\n").unwrap();
+    std::fs::write(&list, listed).unwrap();
     let up = upstream().await;
     let t = start(
         "",
@@ -307,6 +366,12 @@ async fn blocking_mode_removes_exactly_the_flagged_scripts_and_records_it() {
     )
     .await;
     let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    (t, proxy, dir)
+}
+
+#[tokio::test]
+async fn blocking_mode_removes_exactly_the_flagged_scripts_and_records_it() {
+    let (t, proxy, _dir) = blocking("cdn.evil-list.example\n").await;
     // The blocklisted script goes at once; the inline skimmer is scored while this page streams.
     let first = t
         .http
@@ -396,5 +461,183 @@ async fn a_page_losing_its_security_headers_alerts() {
         ["content-security-policy", "strict-transport-security"]
     );
     assert_eq!(a["details"]["changes"][0]["after"], serde_json::Value::Null);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn compressed_pages_pass_unchanged_and_their_inline_scripts_are_inventoried() {
+    let (t, proxy) = proxied("").await;
+    let r = t
+        .http
+        .get(format!("{proxy}/coded/gzip"))
+        .header("accept-encoding", "gzip, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["etag"],
+        "\"v1\"",
+        "not rewritten: the ETag stands"
+    );
+    assert_eq!(
+        r.headers()["x-seen-accept-encoding"],
+        "gzip, br, zstd",
+        "without blocking the visitor's codings reach the origin unchanged"
+    );
+    assert_eq!(r.bytes().await.unwrap(), encoded("gzip"), "byte-identical");
+    // The scan decoded its copy: the page's two inline scripts are in the inventory.
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["url"].as_str().unwrap().starts_with("inline:"))
+                .count()
+                >= 2
+        })
+        .await;
+    assert!(scripts.to_string().contains("inline:sha256-"), "{scripts}");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn blocking_mode_rewrites_gzip_deflate_and_brotli_pages() {
+    // cdn.shop.example is the external script of the brotli page.
+    let (t, proxy, _dir) = blocking("cdn.evil-list.example\ncdn.shop.example\n").await;
+    let get = |path: &str, accept_encoding: &str| {
+        t.http
+            .get(format!("{proxy}{path}"))
+            .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+            .header("accept-encoding", accept_encoding)
+            .send()
+    };
+    let without_evil = BLOCK_PAGE.replace(EVIL_TAG, "");
+
+    // gzip in, gzip out (compressed again after the rewrite); zstd never reaches the origin.
+    let r = get("/coded/gzip", "gzip, deflate, br, zstd").await.unwrap();
+    assert_eq!(r.headers()["x-seen-accept-encoding"], "gzip, deflate, br");
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(
+        r.headers()["etag"],
+        "W/\"v1\"",
+        "a rewritten page has a weak ETag"
+    );
+    assert!(r.headers().get("content-length").is_none());
+    assert_eq!(gunzip(&r.bytes().await.unwrap()), without_evil);
+
+    // zlib-wrapped deflate in, gzip out.
+    let r = get("/coded/deflate", "gzip, deflate").await.unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(gunzip(&r.bytes().await.unwrap()), without_evil);
+
+    // brotli in; a visitor that takes only brotli gets the rewritten page uncompressed.
+    let r = get("/coded/br", "br").await.unwrap();
+    assert!(r.headers().get("content-encoding").is_none());
+    let page = r.text().await.unwrap();
+    assert_eq!(
+        page,
+        BR_PLAIN.replace(
+            r#"<script src="https://cdn.shop.example/app.js"></script>"#,
+            ""
+        )
+    );
+
+    let blocked = t
+        .eventually("/api/v1/alerts?kind=script_blocked", |v| {
+            v["alerts"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    let subjects = blocked.to_string();
+    assert!(
+        subjects.contains("https://cdn.evil-list.example/skim.js"),
+        "{subjects}"
+    );
+    assert!(
+        subjects.contains("https://cdn.shop.example/app.js"),
+        "{subjects}"
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+/// Serves the test upstream over TLS with a self-signed certificate for `localhost`; returns
+/// its `https://` URL and the certificate's PEM.
+async fn tls_upstream() -> (String, String) {
+    let plain = upstream().await;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(vec![cert.cert.der().clone()], key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let backend = plain.trim_start_matches("http://").to_string();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, backend) = (acceptor.clone(), backend.clone());
+            tokio::spawn(async move {
+                if let (Ok(mut tls), Ok(mut origin)) = (
+                    acceptor.accept(tcp).await,
+                    tokio::net::TcpStream::connect(&backend).await,
+                ) {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut origin).await;
+                }
+            });
+        }
+    });
+    (format!("https://localhost:{port}"), cert.cert.pem())
+}
+
+#[tokio::test]
+async fn an_https_upstream_is_verified_and_proxied() {
+    let (up, pem) = tls_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("origin.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let t = start(
+        "",
+        &format!(
+            "[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\"\nupstream_ca = \"{}\"",
+            ca.display()
+        ),
+    )
+    .await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    let r = t
+        .http
+        .get(format!("{proxy}/checkout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()
+            .get("content-security-policy-report-only")
+            .is_some()
+    );
+    assert_eq!(r.text().await.unwrap(), PAGE);
+    t.server.shutdown().await.unwrap();
+
+    // Without the certificate trusted, the origin is refused: 502, nothing served.
+    let t = start(
+        "",
+        &format!("[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\""),
+    )
+    .await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    let r = t
+        .http
+        .get(format!("{proxy}/checkout"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 502);
     t.server.shutdown().await.unwrap();
 }

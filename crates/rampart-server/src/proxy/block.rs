@@ -5,13 +5,9 @@
 //! (the decision needs the whole text); everything else passes through as it arrives.
 
 use std::collections::HashSet;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
-use std::task::{Context, Poll};
 
-use axum::body::Bytes;
 use base64::Engine;
-use http_body::{Body as HttpBody, Frame, SizeHint};
 use lol_html::html_content::ContentType;
 use lol_html::send::{HtmlRewriter, Settings};
 use lol_html::{element, text};
@@ -82,19 +78,17 @@ impl Policy {
 
 type Sink = Box<dyn FnMut(&[u8]) + Send>;
 
-/// The rewriting body.
-pub(crate) struct Rewrite<B> {
-    inner: B,
+/// The rewriting transform (a body through [`super::coding::Transcode`]).
+pub(crate) struct Rewrite {
     rewriter: Option<HtmlRewriter<'static, Sink>>,
     output: Arc<Mutex<Vec<u8>>>,
     removed: Arc<Mutex<Vec<Removed>>>,
     on_end: Option<Box<dyn FnOnce(Vec<Removed>) + Send>>,
 }
 
-impl<B> Rewrite<B> {
+impl Rewrite {
     /// `page` resolves relative `src`; `on_end` receives the removals once the page is done.
     pub(crate) fn new(
-        inner: B,
         page: &str,
         policy: Arc<Policy>,
         on_end: Box<dyn FnOnce(Vec<Removed>) + Send>,
@@ -149,7 +143,6 @@ impl<B> Rewrite<B> {
             out.lock().expect("not poisoned").extend_from_slice(bytes)
         });
         Self {
-            inner,
             rewriter: Some(HtmlRewriter::new(settings, sink)),
             output,
             removed,
@@ -157,13 +150,22 @@ impl<B> Rewrite<B> {
         }
     }
 
-    fn take_output(&self) -> Bytes {
-        Bytes::from(std::mem::take(
-            &mut *self.output.lock().expect("not poisoned"),
-        ))
+    fn take_output(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.output.lock().expect("not poisoned"))
+    }
+}
+
+impl super::coding::Transform for Rewrite {
+    const FAILURE: &'static str = "rewrite_error";
+
+    fn push(&mut self, data: &[u8]) -> std::io::Result<Vec<u8>> {
+        if let Some(r) = self.rewriter.as_mut() {
+            r.write(data).map_err(std::io::Error::other)?;
+        }
+        Ok(self.take_output())
     }
 
-    fn finish(&mut self) {
+    fn end(&mut self) -> std::io::Result<Vec<u8>> {
         if let Some(r) = self.rewriter.take()
             && let Err(e) = r.end()
         {
@@ -174,63 +176,14 @@ impl<B> Rewrite<B> {
                 &mut *self.removed.lock().expect("not poisoned"),
             ));
         }
-    }
-}
-
-impl<B> HttpBody for Rewrite<B>
-where
-    B: HttpBody<Data = Bytes> + Unpin,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    type Data = Bytes;
-    type Error = Box<dyn std::error::Error + Send + Sync>;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let this = self.get_mut();
-        loop {
-            if this.rewriter.is_none() {
-                let rest = this.take_output();
-                return Poll::Ready((!rest.is_empty()).then(|| Ok(Frame::data(rest))));
-            }
-            match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(None) => this.finish(),
-                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e.into()))),
-                Poll::Ready(Some(Ok(frame))) => {
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    }; // trailers: dropped
-                    if let Some(r) = this.rewriter.as_mut()
-                        && let Err(e) = r.write(&data)
-                    {
-                        metrics::counter!(super::PROXIED, "outcome" => "rewrite_error")
-                            .increment(1);
-                        return Poll::Ready(Some(Err(Box::new(e))));
-                    }
-                    let out = this.take_output();
-                    if !out.is_empty() {
-                        return Poll::Ready(Some(Ok(Frame::data(out))));
-                    }
-                }
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.rewriter.is_none() && self.output.lock().expect("not poisoned").is_empty()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default() // the length changes when a script is removed
+        Ok(self.take_output())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
     use http_body_util::BodyExt;
 
     fn policy(urls: &[&str], inline: &[&str]) -> Arc<Policy> {
@@ -262,11 +215,13 @@ mod tests {
         let body = http_body_util::StreamBody::new(futures_util::stream::iter(chunks));
         let removed = Arc::new(Mutex::new(Vec::new()));
         let sink = removed.clone();
-        let r = Rewrite::new(
+        let r = crate::proxy::coding::Transcode::new(
             body,
-            "https://shop.example/checkout",
-            policy,
-            Box::new(move |r| *sink.lock().unwrap() = r),
+            Rewrite::new(
+                "https://shop.example/checkout",
+                policy,
+                Box::new(move |r| *sink.lock().unwrap() = r),
+            ),
         );
         let out = r.collect().await.unwrap().to_bytes();
         let removed = removed.lock().unwrap().clone();

@@ -4,10 +4,11 @@
 //! stay as they are: a second policy is reported on its own), and the inline scripts of HTML
 //! pages are inventoried straight from the bytes that pass through (see `tee.rs`).
 //!
-//! Not here yet: HTTPS upstreams (terminate TLS in front, or proxy to the plain-HTTP origin),
-//! blocking mode and enforced policies (issue 6), inline scripts of compressed pages.
+//! Compressed pages (gzip, deflate, br) are decoded for the scan and for blocking mode (see
+//! `coding.rs`).
 
 mod block;
+mod coding;
 mod headers;
 mod tee;
 
@@ -22,6 +23,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -49,7 +51,7 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 pub(crate) struct Proxy {
-    client: Client<HttpConnector, Body>,
+    client: Client<HttpsConnector<HttpConnector>, Body>,
     upstream: Uri,
     config: ProxyConfig,
     site: usize,
@@ -126,9 +128,9 @@ pub fn validate(config: &Config, proxy: &ProxyConfig) -> anyhow::Result<(Uri, us
         .upstream
         .parse()
         .map_err(|e| anyhow::anyhow!("[proxy] upstream {:?} is not a URL: {e}", proxy.upstream))?;
-    if upstream.scheme_str() != Some("http") || upstream.authority().is_none() {
+    if !matches!(upstream.scheme_str(), Some("http" | "https")) || upstream.authority().is_none() {
         anyhow::bail!(
-            "[proxy] upstream {:?} must be an http:// URL (terminate TLS in front of the proxy)",
+            "[proxy] upstream {:?} must be an http:// or https:// URL",
             proxy.upstream
         );
     }
@@ -184,12 +186,9 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
         })?;
         policies.push((p.page.clone(), name, value));
     }
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_keepalive(Some(std::time::Duration::from_secs(60)));
     let client = Client::builder(TokioExecutor::new())
         .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .build(connector);
+        .build(connector(proxy)?);
     let flagged: Arc<block::Flagged> = Arc::default();
     let state = Arc::new(Proxy {
         client,
@@ -224,6 +223,46 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
         refresh_flagged(deps.store, site_config.id.clone(), flagged);
     }
     Ok(Router::new().fallback(forward).with_state(state))
+}
+
+/// Plain TCP or TLS to the upstream, keep-alive, no Nagle. TLS trusts the public web roots
+/// (the same list the fetcher uses) and the certificates in `upstream_ca`; HTTP/1.1 only, so
+/// the hop to the origin is the one the scan and the rewriter were written for.
+fn connector(proxy: &ProxyConfig) -> anyhow::Result<HttpsConnector<HttpConnector>> {
+    let mut http = HttpConnector::new();
+    http.set_nodelay(true);
+    http.set_keepalive(Some(std::time::Duration::from_secs(60)));
+    http.enforce_http(false);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = &proxy.upstream_ca {
+        use rustls::pki_types::{CertificateDer, pem::PemObject};
+        let certs = CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| anyhow::anyhow!("[proxy] upstream_ca {}: {e}", path.display()))?;
+        if certs.is_empty() {
+            anyhow::bail!(
+                "[proxy] upstream_ca {}: no certificate in it",
+                path.display()
+            );
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| anyhow::anyhow!("[proxy] upstream_ca {}: {e}", path.display()))?;
+        }
+    }
+    let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http))
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
@@ -292,7 +331,7 @@ async fn forward(
         .and_then(|h| h.to_str().ok())
         .map(str::to_string);
     let Ok(uri) = Uri::builder()
-        .scheme("http")
+        .scheme(p.upstream.scheme().expect("checked at start").clone())
         .authority(p.upstream.authority().expect("checked at start").clone())
         .path_and_query(path.as_str())
         .build()
@@ -322,6 +361,11 @@ async fn forward(
         parts.headers.insert(header::HOST, v);
     }
     parts.uri = uri;
+    let client_gzip = coding::accepts_gzip(&parts.headers);
+    if p.block.as_ref().is_some_and(|b| !b.idle()) && is_navigation(&parts.headers) {
+        // The page must come back in a coding the rewriter can read.
+        coding::narrow_accept_encoding(&mut parts.headers);
+    }
     let upstream_req = Request::from_parts(parts, body);
     let response =
         match tokio::time::timeout(p.config.timeout, p.client.request(upstream_req)).await {
@@ -374,13 +418,12 @@ async fn forward(
     } else {
         metrics::counter!(PROXIED, "outcome" => "html_unsampled").increment(1);
     }
-    let identity = parts
-        .headers
-        .get(header::CONTENT_ENCODING)
-        .is_none_or(|v| v.as_bytes().eq_ignore_ascii_case(b"identity"));
-    if !identity {
+    let Some(coding) = coding::Coding::of(&parts.headers) else {
+        // zstd or stacked codings: neither scanned nor rewritten (blocking mode asks the origin
+        // for a coding it reads, so only an origin ignoring that lands here).
+        metrics::counter!(PROXIED, "outcome" => "html_unreadable_coding").increment(1);
         return Response::from_parts(parts, Body::new(body));
-    }
+    };
     let page = format!(
         "{}{page_path}",
         host.map_or_else(
@@ -398,6 +441,8 @@ async fn forward(
         let sink = tee::InlineSink {
             _slot: slot,
             site: p.site,
+            coding,
+            cap: p.config.max_inline_html_bytes,
             page: page.clone(),
             queue: p.queue.clone(),
             verdicts: tee::Verdicts {
@@ -438,9 +483,48 @@ async fn forward(
                 }
             });
         });
-        body = Body::new(block::Rewrite::new(body, &page, policy.clone(), record));
+        if coding != coding::Coding::Identity {
+            body = Body::new(coding::Transcode::new(body, coding::Decoder::new(coding)));
+        }
+        body = Body::new(coding::Transcode::new(
+            body,
+            block::Rewrite::new(&page, policy.clone(), record),
+        ));
+        if coding != coding::Coding::Identity {
+            if client_gzip {
+                body = Body::new(coding::Transcode::new(body, coding::Encoder::gzip()));
+                parts
+                    .headers
+                    .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            } else {
+                parts.headers.remove(header::CONTENT_ENCODING);
+            }
+            weaken_etag(&mut parts.headers);
+        }
     }
     Response::from_parts(parts, body)
+}
+
+/// A browser asking for a page (`Accept: text/html`), not a subresource.
+fn is_navigation(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"))
+}
+
+/// A page compressed again is no longer byte-identical to what the origin's strong ETag names
+/// (RFC 9110 §8.8.1); nginx weakens it the same way when it compresses.
+fn weaken_etag(headers: &mut HeaderMap) {
+    let weak = headers
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.starts_with('"'))
+        .and_then(|v| HeaderValue::from_str(&format!("W/{v}")).ok());
+    if let Some(v) = weak {
+        headers.insert(header::ETAG, v);
+    }
 }
 
 /// Raises `security_headers_changed` (warning; critical when a CSP or HSTS got weaker by

@@ -24,6 +24,9 @@ pub(crate) struct InlineSink {
     /// Held until the scan is done (see `MAX_SCANS`).
     pub _slot: tokio::sync::OwnedSemaphorePermit,
     pub site: usize,
+    /// How the copied body is compressed, and the most its plain text may take.
+    pub coding: super::coding::Coding,
+    pub cap: usize,
     pub page: String,
     pub queue: mpsc::Sender<Accepted>,
     pub verdicts: Verdicts,
@@ -46,6 +49,17 @@ impl InlineSink {
         handle.clone().spawn_blocking(move || {
             // Keep the scan slot until the work is done (closures capture only what they use).
             let _slot = &self._slot;
+            let html = match self.coding {
+                super::coding::Coding::Identity => html,
+                coding => match super::coding::decode_all(coding, &html, self.cap) {
+                    Some(plain) => plain,
+                    None => {
+                        metrics::counter!(super::PROXIED, "outcome" => "scan_undecodable")
+                            .increment(1);
+                        return;
+                    }
+                },
+            };
             let Some(scripts) = rampart_js::extract_scripts(&html) else {
                 return;
             };
