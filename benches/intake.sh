@@ -2,6 +2,8 @@
 # Intake throughput and latency: `rampart serve` vs nginx answering 204, same requests, same run.
 #
 #   benches/intake.sh [DURATION_SECONDS] [CONNECTIONS]
+#   DATABASE=postgres://postgres@127.0.0.1:5432/test benches/intake.sh   (the store on PostgreSQL;
+#   the script makes a schema of its own there and drops it at the end)
 #
 # A realistic Chromium legacy report (~700 bytes) is POSTed by wrk (1 thread, on this machine)
 # to each server in turn. For Rampart the script then checks that every request wrk counted was
@@ -18,13 +20,20 @@ for tool in wrk nginx; do
 done
 cargo build --release --quiet
 WORK="$(mktemp -d)"
-trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
+DB_URL="sqlite://$WORK/rampart.db"
+SCHEMA=""
+if [ -n "${DATABASE:-}" ]; then
+    SCHEMA="rampart_bench_$$"
+    psql "$DATABASE" -qc "CREATE SCHEMA $SCHEMA"
+    DB_URL="$DATABASE?options=-c%20search_path%3D$SCHEMA"
+fi
+trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"; [ -z "$SCHEMA" ] || psql "$DATABASE" -qc "DROP SCHEMA $SCHEMA CASCADE"' EXIT
 
 R_PORT=18480; N_PORT=18481
 cat > "$WORK/rampart.toml" <<TOML
 listen = "127.0.0.1:$R_PORT"
 public_url = "http://127.0.0.1:$R_PORT"
-database = "sqlite://$WORK/rampart.db"
+database = "$DB_URL"
 api_token = "bench"
 [[sites]]
 id = "shop"
@@ -85,7 +94,10 @@ run rampart "http://127.0.0.1:$R_PORT/report/bench-key-0001"
 sleep 1
 accepted="$(curl -s "http://127.0.0.1:$R_PORT/metrics" | awk '/^rampart_reports_accepted_total/ {s+=$2} END {print s+0}')"
 refused="$(curl -s "http://127.0.0.1:$R_PORT/metrics" | awk '/^rampart_reports_refused_total/ {s+=$2} END {print s+0}')"
+flush_errors="$(curl -s "http://127.0.0.1:$R_PORT/metrics" | awk '/^rampart_flush_errors_total/ {s+=$2} END {print s+0}')"
+stored="$(curl -s -H "Authorization: Bearer bench" "http://127.0.0.1:$R_PORT/api/v1/sites/shop/scripts" | python3 -c 'import json,sys; print(sum(s["reports"] for s in json.load(sys.stdin)["scripts"]))')"
 rss="$(ps -o rss= -p "$(pgrep -f "rampart serve --config $WORK" | head -1)")"
 echo
 echo "rampart/nginx throughput ratio: $(awk -v a="$rampart_rps" -v b="$nginx_rps" 'BEGIN {printf "%.2f", a/b}')"
 echo "wrk completed $rampart_total requests; rampart counted accepted=$accepted refused=$refused; RSS ${rss} KiB"
+echo "store ($DB_URL): script reports stored $stored; inventory flush errors $flush_errors"

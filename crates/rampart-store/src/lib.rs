@@ -1,7 +1,7 @@
 //! Rampart's store: one trait, [`Store`], and its backends.
 //!
-//! Callers hold an `Arc<dyn Store>` from [`open`] and never see SQL, so a PostgreSQL backend
-//! slots in behind the same trait. The store keeps data and enforces uniqueness (one resource per
+//! Callers hold an `Arc<dyn Store>` from [`open`] and never see SQL; SQLite and PostgreSQL are
+//! one implementation ([`SqlStore`]), chosen by the database URL. The store keeps data and enforces uniqueness (one resource per
 //! `(site, kind, url)`, one alert per `(site, kind, subject)`); it holds no business rules —
 //! thresholds, learning periods and severities live in the server.
 //!
@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 mod model;
-mod sqlite;
+mod sql;
 
 use std::sync::Arc;
 
@@ -17,7 +17,7 @@ pub use model::{
     AlertFilter, AlertRow, BatchOutcome, DeliveryRow, DomainState, FetchRow, MAX_PAGES, NewAlert,
     NewVersion, ResourceDelta, ResourceRow, ResourceState, VersionRow,
 };
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, SqlStore};
 
 /// A store failure. Backends map their driver errors here so callers stay backend-agnostic.
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +27,7 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    #[error("unsupported database URL {0:?}: use sqlite://PATH (PostgreSQL support is planned)")]
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
     #[error("corrupt row: {0}")]
     Corrupt(String),
@@ -99,11 +99,8 @@ pub trait Store: Send + Sync + 'static {
     async fn list_fetches(&self, site: &str, url: &str, limit: i64) -> Result<Vec<FetchRow>>;
 }
 
-/// Opens the store named by a database URL (`sqlite://rampart.db`, `sqlite::memory:`).
+/// Opens the store named by a database URL (`sqlite://rampart.db`, `sqlite::memory:`,
+/// `postgres://user@host/db`), creating or migrating its tables.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_string()))
-    }
+    Ok(Arc::new(SqlStore::open(url).await?))
 }

@@ -1,5 +1,5 @@
 //! Shared by the server's integration tests: a real server on a loopback port with a real
-//! SQLite file in a temporary directory.
+//! SQLite file in a temporary directory (or the real PostgreSQL server).
 #![allow(dead_code)] // each test binary uses a different subset of these helpers
 
 use std::time::Duration;
@@ -30,6 +30,60 @@ pub fn database_in(dir: &std::path::Path) -> String {
 
 /// Like [`start`], with the database (`database_in(dir)`) in a directory the caller prepared.
 pub async fn start_in(dir: tempfile::TempDir, site_extra: &str, extra: &str) -> TestServer {
+    let database = database_in(dir.path());
+    start_on(dir, &database, site_extra, extra).await
+}
+
+fn postgres_base() -> String {
+    std::env::var("RAMPART_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+/// A schema of its own in the PostgreSQL test database (`RAMPART_TEST_POSTGRES`, default
+/// `postgres://postgres@127.0.0.1:5432/test`); returns the database URL that uses it and the
+/// schema's name. A server that cannot be reached fails the test.
+pub async fn postgres_schema() -> (String, String) {
+    use sqlx::Connection;
+    let base = postgres_base();
+    let schema = format!(
+        "rampart_server_test_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    );
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for this test: {e}"));
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    (
+        format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+        schema,
+    )
+}
+
+/// Drops a schema made by [`postgres_schema`].
+pub async fn drop_postgres_schema(schema: &str) {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&postgres_base()).await.unwrap();
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// Like [`start_in`], on the database at `database` (SQLite or PostgreSQL).
+pub async fn start_on(
+    dir: tempfile::TempDir,
+    database: &str,
+    site_extra: &str,
+    extra: &str,
+) -> TestServer {
     let overridden = |key: &str| site_extra.lines().any(|l| l.trim_start().starts_with(key));
     let min_reports = if overridden("min_reports") {
         ""
@@ -59,7 +113,7 @@ origins = ["https://shop.example"]
 {site_extra}
 {extra}
 "#,
-        db = database_in(dir.path()),
+        db = database,
         top = if extra.starts_with("[[") { "" } else { extra },
         extra = if extra.starts_with("[[") { extra } else { "" },
     );

@@ -1,45 +1,160 @@
-//! The SQLite backend: one file in WAL mode, migrations embedded in the binary.
+//! The store on SQL: SQLite (one file in WAL mode, the embedded default) or PostgreSQL (several
+//! nodes sharing state), through sqlx's `Any` driver so both run the same code. The SQL here is
+//! written once in a portable form and put in the backend's dialect by [`Backend::sql`];
+//! each backend has its own migrations (`migrations/sqlite`, `migrations/postgres`) for the
+//! same tables.
 //!
-//! `synchronous = NORMAL` under WAL makes every committed transaction survive a crash of the
-//! process (`kill -9`); only a power loss can roll back the last commits. That is the durability
-//! the intake promises ("accepted reports survive a crash after the flush interval").
+//! SQLite: `synchronous = NORMAL` under WAL makes every committed transaction survive a crash
+//! of the process (`kill -9`); only a power loss can roll back the last commits. That is the
+//! durability the intake promises ("accepted reports survive a crash after the flush
+//! interval"). PostgreSQL commits are durable as configured on the server.
+//!
+//! Several nodes may write one PostgreSQL database at once: rows are written in a fixed order
+//! (so two batches cannot deadlock), a resource row two nodes create at the same moment is
+//! inserted by one and updated by the other, and rows being updated are locked first.
 
-use std::collections::HashMap;
-use std::str::FromStr;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 
 use crate::model::*;
 use crate::{Result, Store, StoreError};
 
-/// A [`Store`] on one SQLite database file.
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Which database is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) and migrates the database at `url` (`sqlite://PATH`).
+impl Backend {
+    /// Puts this crate's portable SQL in the backend's dialect. The portable form uses `?`
+    /// (or `?N`) placeholders and the two-argument scalar `GREATEST`/`LEAST`; PostgreSQL
+    /// numbers its placeholders `$N`, SQLite spells the scalars `MAX`/`MIN`.
+    pub(crate) fn sql(self, portable: &str) -> String {
+        match self {
+            Backend::Sqlite => portable
+                .replace("GREATEST(", "MAX(")
+                .replace("LEAST(", "MIN("),
+            Backend::Postgres => {
+                let mut out = String::with_capacity(portable.len() + 8);
+                let mut next = 0;
+                let mut chars = portable.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c != '?' {
+                        out.push(c);
+                        continue;
+                    }
+                    out.push('$');
+                    if chars.peek().is_some_and(char::is_ascii_digit) {
+                        while let Some(d) = chars.next_if(char::is_ascii_digit) {
+                            out.push(d);
+                        }
+                    } else {
+                        next += 1;
+                        out.push_str(&next.to_string());
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// `FOR UPDATE` where the backend has row locks (SQLite locks the whole file on write).
+    fn lock_rows(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+}
+
+/// A [`Store`] on SQLite or PostgreSQL.
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Opens and migrates the database at `url`: `sqlite://PATH` (created if missing),
+    /// `sqlite::memory:`, or `postgres://user@host/db`.
     pub async fn open(url: &str) -> Result<Self> {
-        let memory = url.contains(":memory:");
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(if memory {
-                SqliteJournalMode::Memory
-            } else {
-                SqliteJournalMode::Wal
+        sqlx::any::install_default_drivers();
+        if url.starts_with("sqlite:") {
+            Self::open_sqlite(url).await
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?;
+            sqlx::migrate!("migrations/postgres").run(&pool).await?;
+            Ok(Self {
+                pool,
+                backend: Backend::Postgres,
             })
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_string()))
+        }
+    }
+
+    async fn open_sqlite(url: &str) -> Result<Self> {
+        let memory = url.contains(":memory:");
+        // `mode=rwc` creates the file; the rest is set on each connection as it opens.
+        let url = if memory || url.contains("mode=") {
+            url.to_string()
+        } else if url.contains('?') {
+            format!("{url}&mode=rwc")
+        } else {
+            format!("{url}?mode=rwc")
+        };
+        let journal = if memory { "MEMORY" } else { "WAL" };
         // One in-memory database exists per connection, so it gets exactly one.
-        let pool = SqlitePoolOptions::new()
+        let pool = AnyPoolOptions::new()
             .max_connections(if memory { 1 } else { 4 })
-            .connect_with(options)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        format!(
+                            "PRAGMA journal_mode = {journal}; PRAGMA synchronous = NORMAL; \
+                             PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;"
+                        )
+                        .as_str(),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect(&url)
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    }
+
+    /// Which database this store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    fn sql(&self, portable: &str) -> String {
+        self.backend.sql(portable)
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`): a deferred transaction that reads first and then writes cannot wait for
+    /// another writer — SQLite fails it with "database is locked" instead of applying
+    /// `busy_timeout` — so concurrent batches (two pools on one file, or the fetcher and the
+    /// inventory writer at the same moment) would fail and be retried.
+    async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 }
 
@@ -64,7 +179,7 @@ fn pages_to_json(pages: &[String]) -> String {
     serde_json::to_string(pages).unwrap_or_else(|_| "[]".to_string())
 }
 
-fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AlertRow> {
+fn alert_from_row(row: &AnyRow) -> Result<AlertRow> {
     let details: String = row.try_get("details")?;
     Ok(AlertRow {
         id: row.try_get("id")?,
@@ -79,93 +194,66 @@ fn alert_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<AlertRow> {
 }
 
 #[async_trait::async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn ensure_site(&self, site: &str, now: i64) -> Result<i64> {
-        sqlx::query(
+        sqlx::query(&self.sql(
             "INSERT INTO sites (id, first_report_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-        )
+        ))
         .bind(site)
         .bind(now)
         .execute(&self.pool)
         .await?;
-        let first: i64 = sqlx::query_scalar("SELECT first_report_at FROM sites WHERE id = ?")
-            .bind(site)
-            .fetch_one(&self.pool)
-            .await?;
+        let first: i64 =
+            sqlx::query_scalar(&self.sql("SELECT first_report_at FROM sites WHERE id = ?"))
+                .bind(site)
+                .fetch_one(&self.pool)
+                .await?;
         Ok(first)
     }
 
     async fn apply_batch(&self, deltas: &[ResourceDelta]) -> Result<BatchOutcome> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut outcome = BatchOutcome::default();
+        // Rows are written in key order, so two nodes' batches lock them in the same order.
+        let mut ordered: Vec<&ResourceDelta> = deltas.iter().collect();
+        ordered.sort_by(|a, b| (&a.site, &a.kind, &a.url).cmp(&(&b.site, &b.kind, &b.url)));
         // Domains are aggregated first so each gets one upsert per batch.
-        let mut domains: HashMap<(&str, &str, &str), (i64, i64, i64)> = HashMap::new();
-        for d in deltas {
-            let existing = sqlx::query(
-                "SELECT reports, first_seen, first_page, pages FROM resources \
-                 WHERE site = ? AND kind = ? AND url = ?",
-            )
-            .bind(&d.site)
-            .bind(&d.kind)
-            .bind(&d.url)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let state = match existing {
-                Some(row) => {
-                    let before: i64 = row.try_get("reports")?;
-                    let first_seen: i64 = row.try_get("first_seen")?;
-                    let first_page: String = row.try_get("first_page")?;
-                    let old_pages = pages_from_json(row.try_get("pages")?)?;
-                    let pages = merge_pages(&d.pages, &old_pages);
-                    sqlx::query(
-                        "UPDATE resources SET last_seen = MAX(last_seen, ?), reports = reports + ?, \
-                         pages = ?, sample = COALESCE(?, sample), hash = COALESCE(?, hash), \
-                         first_seen = MIN(first_seen, ?) \
-                         WHERE site = ? AND kind = ? AND url = ?",
-                    )
-                    .bind(d.last_seen)
-                    .bind(d.reports)
-                    .bind(pages_to_json(&pages))
-                    .bind(&d.sample)
-                    .bind(&d.hash)
-                    .bind(d.first_seen)
-                    .bind(&d.site)
-                    .bind(&d.kind)
-                    .bind(&d.url)
-                    .execute(&mut *tx)
-                    .await?;
-                    ResourceState {
-                        site: d.site.clone(),
-                        kind: d.kind.clone(),
-                        url: d.url.clone(),
-                        domain: d.domain.clone(),
-                        first_seen: first_seen.min(d.first_seen),
-                        reports_before: before,
-                        reports: before + d.reports,
-                        first_page,
-                    }
-                }
-                None => {
-                    sqlx::query(
-                        "INSERT INTO resources (site, kind, url, host, domain, first_seen, last_seen, \
-                         reports, first_page, pages, sample, hash) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&d.site)
-                    .bind(&d.kind)
-                    .bind(&d.url)
-                    .bind(&d.host)
-                    .bind(&d.domain)
-                    .bind(d.first_seen)
-                    .bind(d.last_seen)
-                    .bind(d.reports)
-                    .bind(&d.first_page)
-                    .bind(pages_to_json(&merge_pages(&d.pages, &[])))
-                    .bind(&d.sample)
-                    .bind(&d.hash)
-                    .execute(&mut *tx)
-                    .await?;
-                    ResourceState {
+        let mut domains: BTreeMap<(&str, &str, &str), (i64, i64, i64)> = BTreeMap::new();
+        let select = self.sql(&format!(
+            "SELECT reports, first_seen, first_page, pages FROM resources \
+             WHERE site = ? AND kind = ? AND url = ?{}",
+            self.backend.lock_rows()
+        ));
+        for d in ordered {
+            let mut existing = sqlx::query(&select)
+                .bind(&d.site)
+                .bind(&d.kind)
+                .bind(&d.url)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if existing.is_none() {
+                let inserted = sqlx::query(&self.sql(
+                    "INSERT INTO resources (site, kind, url, host, domain, first_seen, last_seen, \
+                     reports, first_page, pages, sample, hash) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT (site, kind, url) DO NOTHING RETURNING id",
+                ))
+                .bind(&d.site)
+                .bind(&d.kind)
+                .bind(&d.url)
+                .bind(&d.host)
+                .bind(&d.domain)
+                .bind(d.first_seen)
+                .bind(d.last_seen)
+                .bind(d.reports)
+                .bind(&d.first_page)
+                .bind(pages_to_json(&merge_pages(&d.pages, &[])))
+                .bind(&d.sample)
+                .bind(&d.hash)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if inserted.is_some() {
+                    outcome.resources.push(ResourceState {
                         site: d.site.clone(),
                         kind: d.kind.clone(),
                         url: d.url.clone(),
@@ -174,10 +262,51 @@ impl Store for SqliteStore {
                         reports_before: 0,
                         reports: d.reports,
                         first_page: d.first_page.clone(),
-                    }
+                    });
+                } else {
+                    // Another node created the row since the SELECT: update it instead.
+                    existing = sqlx::query(&select)
+                        .bind(&d.site)
+                        .bind(&d.kind)
+                        .bind(&d.url)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 }
-            };
-            outcome.resources.push(state);
+            }
+            if let Some(row) = existing {
+                let before: i64 = row.try_get("reports")?;
+                let first_seen: i64 = row.try_get("first_seen")?;
+                let first_page: String = row.try_get("first_page")?;
+                let old_pages = pages_from_json(row.try_get("pages")?)?;
+                let pages = merge_pages(&d.pages, &old_pages);
+                sqlx::query(&self.sql(
+                    "UPDATE resources SET last_seen = GREATEST(last_seen, ?), reports = reports + ?, \
+                     pages = ?, sample = COALESCE(?, sample), hash = COALESCE(?, hash), \
+                     first_seen = LEAST(first_seen, ?) \
+                     WHERE site = ? AND kind = ? AND url = ?",
+                ))
+                .bind(d.last_seen)
+                .bind(d.reports)
+                .bind(pages_to_json(&pages))
+                .bind(&d.sample)
+                .bind(&d.hash)
+                .bind(d.first_seen)
+                .bind(&d.site)
+                .bind(&d.kind)
+                .bind(&d.url)
+                .execute(&mut *tx)
+                .await?;
+                outcome.resources.push(ResourceState {
+                    site: d.site.clone(),
+                    kind: d.kind.clone(),
+                    url: d.url.clone(),
+                    domain: d.domain.clone(),
+                    first_seen: first_seen.min(d.first_seen),
+                    reports_before: before,
+                    reports: before + d.reports,
+                    first_page,
+                });
+            }
             if !d.domain.is_empty() {
                 let e = domains.entry((&d.site, &d.kind, &d.domain)).or_insert((
                     d.first_seen,
@@ -189,16 +318,17 @@ impl Store for SqliteStore {
                 e.2 += d.reports;
             }
         }
+        // In key order (a BTreeMap): the outcome lists domains sorted, as promised.
         for ((site, kind, domain), (first, last, reports)) in domains {
-            let row = sqlx::query(
+            let row = sqlx::query(&self.sql(
                 "INSERT INTO domains (site, kind, domain, first_seen, last_seen, reports) \
                  VALUES (?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (site, kind, domain) DO UPDATE SET \
-                 first_seen = MIN(first_seen, excluded.first_seen), \
-                 last_seen = MAX(last_seen, excluded.last_seen), \
-                 reports = reports + excluded.reports \
+                 first_seen = LEAST(domains.first_seen, excluded.first_seen), \
+                 last_seen = GREATEST(domains.last_seen, excluded.last_seen), \
+                 reports = domains.reports + excluded.reports \
                  RETURNING first_seen, reports",
-            )
+            ))
             .bind(site)
             .bind(kind)
             .bind(domain)
@@ -218,18 +348,15 @@ impl Store for SqliteStore {
             });
         }
         tx.commit().await?;
-        outcome
-            .domains
-            .sort_by(|a, b| (&a.site, &a.kind, &a.domain).cmp(&(&b.site, &b.kind, &b.domain)));
         Ok(outcome)
     }
 
     async fn list_resources(&self, site: &str, kind: &str) -> Result<Vec<ResourceRow>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT site, kind, url, host, domain, first_seen, last_seen, reports, first_page, \
              pages, sample, hash FROM resources WHERE site = ? AND kind = ? \
              ORDER BY last_seen DESC, url",
-        )
+        ))
         .bind(site)
         .bind(kind)
         .fetch_all(&self.pool)
@@ -255,11 +382,11 @@ impl Store for SqliteStore {
     }
 
     async fn insert_alert(&self, alert: &NewAlert) -> Result<Option<AlertRow>> {
-        let row = sqlx::query(
+        let row = sqlx::query(&self.sql(
             "INSERT INTO alerts (kind, site, subject, dedup, severity, created_at, details) \
              VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, kind, subject, dedup) DO NOTHING \
              RETURNING id, kind, site, subject, severity, created_at, details",
-        )
+        ))
         .bind(&alert.kind)
         .bind(&alert.site)
         .bind(&alert.subject)
@@ -273,24 +400,36 @@ impl Store for SqliteStore {
     }
 
     async fn list_alerts(&self, filter: &AlertFilter) -> Result<Vec<AlertRow>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, site, subject, severity, created_at, details FROM alerts \
-             WHERE (?1 IS NULL OR site = ?1) AND (?2 IS NULL OR kind = ?2) \
-             ORDER BY created_at DESC, id DESC LIMIT ?3",
-        )
-        .bind(&filter.site)
-        .bind(&filter.kind)
-        .bind(filter.limit.unwrap_or(1000))
-        .fetch_all(&self.pool)
-        .await?;
+        let mut sql = String::from(
+            "SELECT id, kind, site, subject, severity, created_at, details FROM alerts WHERE TRUE",
+        );
+        if filter.site.is_some() {
+            sql.push_str(" AND site = ?");
+        }
+        if filter.kind.is_some() {
+            sql.push_str(" AND kind = ?");
+        }
+        sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
+        let sql = self.sql(&sql);
+        let mut query = sqlx::query(&sql);
+        if let Some(site) = &filter.site {
+            query = query.bind(site);
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.bind(kind);
+        }
+        let rows = query
+            .bind(filter.limit.unwrap_or(1000))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(alert_from_row).collect()
     }
 
     async fn record_delivery(&self, d: &DeliveryRow) -> Result<()> {
-        sqlx::query(
+        sqlx::query(&self.sql(
             "INSERT INTO deliveries (alert_id, channel, attempt, outcome, status_code, error, at) \
              VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
+        ))
         .bind(d.alert_id)
         .bind(&d.channel)
         .bind(d.attempt)
@@ -308,9 +447,9 @@ impl Store for SqliteStore {
     }
 
     async fn list_versions(&self, site: &str, url: &str) -> Result<Vec<VersionRow>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&self.sql(&format!(
             "SELECT {VERSION_COLUMNS} FROM script_versions WHERE site = ? AND url = ? ORDER BY id DESC"
-        ))
+        )))
         .bind(site)
         .bind(url)
         .fetch_all(&self.pool)
@@ -319,11 +458,11 @@ impl Store for SqliteStore {
     }
 
     async fn latest_versions(&self, site: &str) -> Result<Vec<(VersionRow, i64)>> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query(&self.sql(&format!(
             "SELECT {VERSION_COLUMNS}, (SELECT COUNT(*) FROM script_versions c WHERE c.site = v.site AND c.url = v.url) AS n \
              FROM script_versions v WHERE site = ? AND id = \
              (SELECT MAX(id) FROM script_versions m WHERE m.site = v.site AND m.url = v.url)"
-        ))
+        )))
         .bind(site)
         .fetch_all(&self.pool)
         .await?;
@@ -337,8 +476,8 @@ impl Store for SqliteStore {
         domain: &str,
         except: &str,
     ) -> Result<(Vec<String>, Option<i64>)> {
-        let rows = sqlx::query(
-            "SELECT site, MIN(first_seen) AS first FROM domains WHERE domain = ? AND site != ? GROUP BY site ORDER BY site",
+        let rows = sqlx::query(&self.sql(
+            "SELECT site, MIN(first_seen) AS first FROM domains WHERE domain = ? AND site != ? GROUP BY site ORDER BY site"),
         )
         .bind(domain)
         .bind(except)
@@ -356,15 +495,15 @@ impl Store for SqliteStore {
 
     async fn set_justification(&self, site: &str, url: &str, text: &str, at: i64) -> Result<()> {
         if text.trim().is_empty() {
-            sqlx::query("DELETE FROM script_justifications WHERE site = ? AND url = ?")
+            sqlx::query(&self.sql("DELETE FROM script_justifications WHERE site = ? AND url = ?"))
                 .bind(site)
                 .bind(url)
                 .execute(&self.pool)
                 .await?;
         } else {
-            sqlx::query(
+            sqlx::query(&self.sql(
                 "INSERT INTO script_justifications (site, url, justification, updated_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (site, url) DO UPDATE SET justification = excluded.justification, updated_at = excluded.updated_at",
+                 ON CONFLICT (site, url) DO UPDATE SET justification = excluded.justification, updated_at = excluded.updated_at"),
             )
             .bind(site)
             .bind(url)
@@ -380,9 +519,9 @@ impl Store for SqliteStore {
         &self,
         site: &str,
     ) -> Result<std::collections::HashMap<String, (String, i64)>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT url, justification, updated_at FROM script_justifications WHERE site = ?",
-        )
+        ))
         .bind(site)
         .fetch_all(&self.pool)
         .await?;
@@ -397,7 +536,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()> {
-        sqlx::query("UPDATE script_versions SET analysis = ? WHERE id = ?")
+        sqlx::query(&self.sql("UPDATE script_versions SET analysis = ? WHERE id = ?"))
             .bind(analysis.to_string())
             .bind(id)
             .execute(&self.pool)
@@ -407,7 +546,7 @@ impl Store for SqliteStore {
 
     async fn version_body(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         Ok(
-            sqlx::query_scalar("SELECT body FROM script_blobs WHERE sha256 = ?")
+            sqlx::query_scalar(&self.sql("SELECT body FROM script_blobs WHERE sha256 = ?"))
                 .bind(sha256)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -415,8 +554,8 @@ impl Store for SqliteStore {
     }
 
     async fn record_fetch(&self, f: &FetchRow) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO script_fetches (site, url, at, outcome, status_code, error, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        sqlx::query(&self.sql(
+            "INSERT INTO script_fetches (site, url, at, outcome, status_code, error, sha256) VALUES (?, ?, ?, ?, ?, ?, ?)"),
         )
         .bind(&f.site)
         .bind(&f.url)
@@ -431,10 +570,10 @@ impl Store for SqliteStore {
     }
 
     async fn list_fetches(&self, site: &str, url: &str, limit: i64) -> Result<Vec<FetchRow>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT site, url, at, outcome, status_code, error, sha256 FROM script_fetches \
              WHERE site = ? AND url = ? ORDER BY id DESC LIMIT ?",
-        )
+        ))
         .bind(site)
         .bind(url)
         .bind(limit)
@@ -456,10 +595,10 @@ impl Store for SqliteStore {
     }
 
     async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&self.sql(
             "SELECT alert_id, channel, attempt, outcome, status_code, error, at FROM deliveries \
              WHERE alert_id = ? ORDER BY id",
-        )
+        ))
         .bind(alert_id)
         .fetch_all(&self.pool)
         .await?;
@@ -479,7 +618,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<VersionRow> {
+fn version_from_row(row: &AnyRow) -> Result<VersionRow> {
     let analysis: String = row.try_get("analysis")?;
     Ok(VersionRow {
         id: row.try_get("id")?,
@@ -496,24 +635,24 @@ fn version_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<VersionRow> {
 
 const VERSION_COLUMNS: &str = "id, site, url, sha256, structural_hash, bytes, fetched_at, analysis";
 
-impl SqliteStore {
+impl SqlStore {
     pub(crate) async fn insert_version_impl(
         &self,
         v: &NewVersion,
         keep: usize,
     ) -> Result<VersionRow> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        let mut tx = self.begin_write().await?;
+        sqlx::query(&self.sql(
             "INSERT INTO script_blobs (sha256, body) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
-        )
+        ))
         .bind(&v.sha256)
         .bind(&v.body)
         .execute(&mut *tx)
         .await?;
-        let row = sqlx::query(&format!(
+        let row = sqlx::query(&self.sql(&format!(
             "INSERT INTO script_versions (site, url, sha256, structural_hash, bytes, fetched_at, analysis) \
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {VERSION_COLUMNS}"
-        ))
+        )))
         .bind(&v.site)
         .bind(&v.url)
         .bind(&v.sha256)
@@ -523,18 +662,18 @@ impl SqliteStore {
         .bind(v.analysis.to_string())
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query(&self.sql(
             "DELETE FROM script_versions WHERE site = ?1 AND url = ?2 AND id NOT IN \
-             (SELECT id FROM script_versions WHERE site = ?1 AND url = ?2 ORDER BY id DESC LIMIT ?3)",
+             (SELECT id FROM script_versions WHERE site = ?1 AND url = ?2 ORDER BY id DESC LIMIT ?3)"),
         )
         .bind(&v.site)
         .bind(&v.url)
         .bind(keep.max(1) as i64)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        sqlx::query(&self.sql(
             "DELETE FROM script_blobs WHERE sha256 NOT IN (SELECT sha256 FROM script_versions)",
-        )
+        ))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -1,0 +1,68 @@
+//! Several nodes sharing one PostgreSQL database (SPEC: `database = "postgres://…"` to share
+//! state between nodes): what one node accepts, every node shows, and a new script alerts once
+//! for the deployment, whichever node saw it first.
+
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_share_the_inventory_and_alert_once() {
+    let (database, schema) = postgres_schema().await;
+    let a = start_on(tempfile::tempdir().unwrap(), &database, "", "").await;
+    let b = start_on(tempfile::tempdir().unwrap(), &database, "", "").await;
+    let report = script_report(
+        "https://shop.example/checkout",
+        "https://cdn.one.example/a.js",
+    );
+    // The same script reported to both nodes at once.
+    let (ra, rb) = tokio::join!(
+        a.post("application/csp-report", report.clone()),
+        b.post("application/csp-report", report.clone())
+    );
+    assert_eq!((ra.status().as_u16(), rb.status().as_u16()), (204, 204));
+    let other = script_report(
+        "https://shop.example/cart",
+        "https://static.two.example/b.js",
+    );
+    assert_eq!(a.post("application/csp-report", other).await.status(), 204);
+
+    // Node b lists what node a accepted, with both nodes' counts.
+    let scripts = b
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            let list = v["scripts"].as_array().unwrap();
+            list.len() == 2
+                && list
+                    .iter()
+                    .any(|s| s["url"] == "https://cdn.one.example/a.js" && s["reports"] == 2)
+        })
+        .await;
+    assert_eq!(scripts["scripts"].as_array().unwrap().len(), 2);
+
+    // One new_script alert per script for the deployment, seen the same from both nodes.
+    a.eventually("/api/v1/alerts?kind=new_script", |v| {
+        v["alerts"].as_array().unwrap().len() >= 2
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for t in [&a, &b] {
+        let alerts = t.api("/api/v1/alerts?kind=new_script").await;
+        let mut subjects: Vec<&str> = alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["subject"].as_str().unwrap())
+            .collect();
+        subjects.sort();
+        assert_eq!(
+            subjects,
+            [
+                "https://cdn.one.example/a.js",
+                "https://static.two.example/b.js"
+            ]
+        );
+    }
+    a.server.shutdown().await.unwrap();
+    b.server.shutdown().await.unwrap();
+    drop_postgres_schema(&schema).await;
+}

@@ -1,0 +1,382 @@
+//! The store against real databases: every test runs on a SQLite file and on the PostgreSQL
+//! server (`RAMPART_TEST_POSTGRES`, default `postgres://postgres@127.0.0.1:5432/test`; each test
+//! gets a schema of its own). A PostgreSQL that cannot be reached fails the tests.
+
+use std::sync::Arc;
+
+use rampart_store::{AlertFilter, DeliveryRow, NewAlert, ResourceDelta, Store, open};
+use sqlx::Connection;
+
+/// A fresh database: a SQLite file in a temporary directory, or a new PostgreSQL schema.
+struct Db {
+    url: String,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<String>,
+}
+
+fn postgres_base() -> String {
+    std::env::var("RAMPART_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+impl Db {
+    async fn sqlite() -> Db {
+        let dir = tempfile::tempdir().unwrap();
+        Db {
+            url: format!("sqlite://{}", dir.path().join("t.db").display()),
+            _dir: Some(dir),
+            schema: None,
+        }
+    }
+
+    async fn postgres() -> Db {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let schema = format!(
+            "rampart_test_{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        let base = postgres_base();
+        let mut conn = sqlx::PgConnection::connect(&base)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for these tests: {e}"));
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Db {
+            url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
+            _dir: None,
+            schema: Some(schema),
+        }
+    }
+
+    async fn store(&self) -> Arc<dyn Store> {
+        open(&self.url).await.unwrap()
+    }
+
+    async fn drop_schema(&self) {
+        if let Some(schema) = &self.schema {
+            let mut conn = sqlx::PgConnection::connect(&postgres_base()).await.unwrap();
+            sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// Runs each named `async fn(&Db)` on both backends.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(&super::Db::sqlite().await).await;
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let db = super::Db::postgres().await;
+                super::$name(&db).await;
+                db.drop_schema().await;
+            })*
+        }
+    };
+}
+
+on_both_backends!(
+    batches_accumulate_counts_pages_and_domain_totals,
+    alerts_are_deduplicated_per_subject_and_listed_newest_first,
+    site_learning_starts_at_the_first_report_and_never_moves,
+    data_survives_reopening_the_database,
+    versions_are_content_addressed_and_pruned_to_the_newest,
+    justifications_are_set_replaced_cleared_and_survive_a_reopen,
+    two_nodes_writing_the_same_rows_at_once_lose_nothing,
+);
+
+fn delta(url: &str, domain: &str, reports: i64, at: i64, page: &str) -> ResourceDelta {
+    ResourceDelta {
+        site: "shop".into(),
+        kind: "script".into(),
+        url: url.into(),
+        host: format!("cdn.{domain}"),
+        domain: domain.into(),
+        first_seen: at,
+        last_seen: at,
+        reports,
+        first_page: page.into(),
+        pages: vec![page.into()],
+        sample: None,
+        hash: None,
+    }
+}
+
+async fn batches_accumulate_counts_pages_and_domain_totals(db: &Db) {
+    let s = db.store().await;
+    let out = s
+        .apply_batch(&[delta(
+            "https://cdn.a.example/x.js",
+            "a.example",
+            2,
+            1000,
+            "https://shop/p1",
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.resources[0].reports_before, out.resources[0].reports),
+        (0, 2)
+    );
+    let out = s
+        .apply_batch(&[
+            delta(
+                "https://cdn.a.example/x.js",
+                "a.example",
+                3,
+                2000,
+                "https://shop/p2",
+            ),
+            delta(
+                "https://cdn.a.example/y.js",
+                "a.example",
+                1,
+                2500,
+                "https://shop/p2",
+            ),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.resources[0].reports_before, out.resources[0].reports),
+        (2, 5)
+    );
+    assert_eq!(out.domains.len(), 1);
+    assert_eq!(
+        (out.domains[0].reports_before, out.domains[0].reports),
+        (2, 6)
+    );
+
+    let rows = s.list_resources("shop", "script").await.unwrap();
+    assert_eq!(rows.len(), 2);
+    let x = rows.iter().find(|r| r.url.ends_with("x.js")).unwrap();
+    assert_eq!((x.first_seen, x.last_seen, x.reports), (1000, 2000, 5));
+    assert_eq!(x.first_page, "https://shop/p1");
+    assert_eq!(x.pages, vec!["https://shop/p2", "https://shop/p1"]);
+    assert!(
+        s.list_resources("shop", "connection")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn alerts_are_deduplicated_per_subject_and_listed_newest_first(db: &Db) {
+    let s = db.store().await;
+    let alert = |subject: &str, at: i64| NewAlert {
+        kind: "new_script".into(),
+        site: "shop".into(),
+        subject: subject.into(),
+        dedup: String::new(),
+        severity: "info".into(),
+        created_at: at,
+        details: serde_json::json!({"k": 1}),
+    };
+    let first = s
+        .insert_alert(&alert("https://a/x.js", 10))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        s.insert_alert(&alert("https://a/x.js", 20))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.insert_alert(&alert("https://a/y.js", 30))
+        .await
+        .unwrap()
+        .unwrap();
+    let all = s.list_alerts(&AlertFilter::default()).await.unwrap();
+    assert_eq!(
+        all.iter().map(|a| a.subject.as_str()).collect::<Vec<_>>(),
+        ["https://a/y.js", "https://a/x.js"]
+    );
+    let none = s
+        .list_alerts(&AlertFilter {
+            kind: Some("new_script_domain".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+
+    s.record_delivery(&DeliveryRow {
+        alert_id: first.id,
+        channel: "webhook".into(),
+        attempt: 1,
+        outcome: "failed".into(),
+        status_code: Some(500),
+        error: Some("boom".into()),
+        at: 11,
+    })
+    .await
+    .unwrap();
+    let d = s.list_deliveries(first.id).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].status_code, Some(500));
+}
+
+async fn site_learning_starts_at_the_first_report_and_never_moves(db: &Db) {
+    let s = db.store().await;
+    assert_eq!(s.ensure_site("shop", 100).await.unwrap(), 100);
+    assert_eq!(s.ensure_site("shop", 900).await.unwrap(), 100);
+}
+
+async fn data_survives_reopening_the_database(db: &Db) {
+    {
+        let s = db.store().await;
+        s.apply_batch(&[delta("https://cdn.a.example/x.js", "a.example", 1, 1, "p")])
+            .await
+            .unwrap();
+    }
+    let s = db.store().await;
+    assert_eq!(s.list_resources("shop", "script").await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unknown_database_schemes_are_refused_by_name() {
+    let err = open("mysql://x").await.err().unwrap().to_string();
+    assert!(err.contains("mysql://x"), "{err}");
+}
+
+async fn versions_are_content_addressed_and_pruned_to_the_newest(db: &Db) {
+    use rampart_store::NewVersion;
+    let s = db.store().await;
+    let v = |sha: &str, at: i64| NewVersion {
+        site: "shop".into(),
+        url: "https://cdn.x/a.js".into(),
+        sha256: sha.into(),
+        structural_hash: format!("s-{sha}"),
+        fetched_at: at,
+        analysis: serde_json::json!({"capabilities": []}),
+        body: sha.as_bytes().to_vec(),
+    };
+    for (i, sha) in ["aa", "bb", "cc", "dd"].iter().enumerate() {
+        s.insert_version(&v(sha, i as i64), 3).await.unwrap();
+    }
+    let list = s.list_versions("shop", "https://cdn.x/a.js").await.unwrap();
+    assert_eq!(
+        list.iter().map(|v| v.sha256.as_str()).collect::<Vec<_>>(),
+        ["dd", "cc", "bb"]
+    );
+    assert_eq!(s.version_body("dd").await.unwrap().unwrap(), b"dd");
+    assert!(
+        s.version_body("aa").await.unwrap().is_none(),
+        "pruned version's body is gone"
+    );
+    let latest = s.latest_versions("shop").await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!((latest[0].0.sha256.as_str(), latest[0].1), ("dd", 3));
+}
+
+async fn justifications_are_set_replaced_cleared_and_survive_a_reopen(db: &Db) {
+    let s = db.store().await;
+    s.set_justification(
+        "shop",
+        "https://cdn.example/a.js",
+        "payment widget, contract #12",
+        10,
+    )
+    .await
+    .unwrap();
+    s.set_justification("shop", "https://cdn.example/b.js", "analytics", 11)
+        .await
+        .unwrap();
+    s.set_justification(
+        "shop",
+        "https://cdn.example/a.js",
+        "payment widget, contract #13",
+        12,
+    )
+    .await
+    .unwrap();
+    s.set_justification("other", "https://cdn.example/a.js", "x", 13)
+        .await
+        .unwrap();
+    s.set_justification("shop", "https://cdn.example/b.js", "  ", 14)
+        .await
+        .unwrap();
+    drop(s);
+    let s = db.store().await;
+    let j = s.justifications("shop").await.unwrap();
+    assert_eq!(j.len(), 1);
+    assert_eq!(
+        j["https://cdn.example/a.js"],
+        ("payment widget, contract #13".to_string(), 12)
+    );
+}
+
+/// Two nodes (two pools) apply overlapping batches at the same moment: each round both create
+/// the same three new rows and update three shared ones, and one domain is shared by all. Every
+/// report is counted exactly once.
+async fn two_nodes_writing_the_same_rows_at_once_lose_nothing(db: &Db) {
+    let (a, b) = (db.store().await, db.store().await);
+    let batch = |node: usize, round: usize| -> Vec<ResourceDelta> {
+        (0..6)
+            .map(|i| {
+                // Each node lists the rows in its own order.
+                let i = if node == 0 { i } else { 5 - i };
+                let name = if i < 3 {
+                    format!("shared-{i}")
+                } else {
+                    format!("round-{round}-{i}")
+                };
+                delta(
+                    &format!("https://cdn.a.example/{name}.js"),
+                    "a.example",
+                    1,
+                    (round * 10 + node) as i64,
+                    "https://shop/p",
+                )
+            })
+            .collect()
+    };
+    let run = |s: Arc<dyn Store>, node: usize| {
+        tokio::spawn(async move {
+            for round in 0..15 {
+                s.apply_batch(&batch(node, round)).await.unwrap();
+            }
+        })
+    };
+    let (ra, rb) = tokio::join!(run(a.clone(), 0), run(b.clone(), 1));
+    ra.unwrap();
+    rb.unwrap();
+    let rows = b.list_resources("shop", "script").await.unwrap();
+    assert_eq!(rows.len(), 3 + 15 * 3);
+    for r in &rows {
+        let expected = if r.url.contains("shared") { 30 } else { 2 };
+        assert_eq!(r.reports, expected, "{r:?}");
+    }
+    let out = a
+        .apply_batch(&[delta(
+            "https://cdn.a.example/shared-0.js",
+            "a.example",
+            1,
+            1000,
+            "p",
+        )])
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.domains[0].reports_before, out.domains[0].reports),
+        (180, 181),
+        "the shared domain counted every report of both nodes"
+    );
+}
