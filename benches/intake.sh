@@ -27,7 +27,7 @@ if [ -n "${DATABASE:-}" ]; then
     psql "$DATABASE" -qc "CREATE SCHEMA $SCHEMA"
     DB_URL="$DATABASE?options=-c%20search_path%3D$SCHEMA"
 fi
-trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"; [ -z "$SCHEMA" ] || psql "$DATABASE" -qc "DROP SCHEMA $SCHEMA CASCADE"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"; [ -z "$SCHEMA" ] || PGOPTIONS=--client-min-messages=warning psql "$DATABASE" -qc "DROP SCHEMA $SCHEMA CASCADE"' EXIT
 
 R_PORT=18480; N_PORT=18481
 cat > "$WORK/rampart.toml" <<TOML
