@@ -8,6 +8,11 @@
 # request when it is not queueing).
 #
 #   benches/proxy.sh [DURATION_SECONDS] [CONNECTIONS]      (BLOCK=true: blocking mode rewrites every page)
+#   ROUNDS=N (default 5): each path is measured N times, interleaved; medians are reported
+#
+# PROXY_THREADS=N runs Rampart on N tokio workers; RAMPART_ENV="K=V …" sets environment for the
+# Rampart process only; HOLD=N keeps the servers up N seconds before measuring (to attach perf
+# or strace).
 #
 # Installs wrk and nginx from Debian if missing. Prints a Markdown row per path and the ratio.
 set -euo pipefail
@@ -97,29 +102,42 @@ block = ${BLOCK:-false}
 TOML
 nginx -c "$WORK/nginx.conf"
 nginx -c "$WORK/nginx-proxy.conf"
-env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
+env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} ${RAMPART_ENV:-} RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -s "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
 
-run() { # name url connections
+run() { # name url connections → one "rps p50 p99" line
     local out
     out="$(wrk -t1 -c"$3" -d"${DURATION}s" --latency "$2")"
-    local rps p50 p99
-    rps="$(awk '/Requests\/sec/ {print $2}' <<<"$out")"
-    p50="$(awk '$1=="50%" {print $2}' <<<"$out")"
-    p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
-    echo "| $1 | $3 | $rps | $p50 | $p99 |"
-    eval "${1}_${3}_rps=$rps"
+    echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] + 0 : (v[NR/2] + v[NR/2+1]) / 2}'; }
 [ -n "${HOLD:-}" ] && { echo "ready $R_PORT $P_PORT $N_PORT $NP_PORT"; sleep "$HOLD"; }
-echo "| path | connections | requests/s | p50 | p99 |"
-echo "| --- | --- | --- | --- | --- |"
+# The paths are measured in turn, ROUNDS times, and each path's median is reported: on a shared
+# 2-core machine the load drifts over a minute, and one row per path would compare different
+# minutes as much as different paths.
+ROUNDS="${ROUNDS:-5}"
+declare -A rows
 for c in "$CONNS" 1; do
-    run direct "http://127.0.0.1:$N_PORT/checkout.html" "$c"
-    run rampart "http://127.0.0.1:$P_PORT/checkout.html" "$c"
-    run nginx_proxy "http://127.0.0.1:$NP_PORT/checkout.html" "$c"
+    for _ in $(seq "$ROUNDS"); do
+        rows[direct_$c]+="$(run direct "http://127.0.0.1:$N_PORT/checkout.html" "$c")"$'\n'
+        rows[rampart_$c]+="$(run rampart "http://127.0.0.1:$P_PORT/checkout.html" "$c")"$'\n'
+        rows[nginx_proxy_$c]+="$(run nginx_proxy "http://127.0.0.1:$NP_PORT/checkout.html" "$c")"$'\n'
+    done
+done
+echo "Median of $ROUNDS interleaved rounds of ${DURATION} s per path:"
+echo
+echo "| path | connections | requests/s | p50 | p99 | requests/s of each round |"
+echo "| --- | --- | --- | --- | --- | --- |"
+for c in "$CONNS" 1; do
+    for path in direct rampart nginx_proxy; do
+        r="${rows[${path}_$c]}"
+        rps="$(awk 'NF {print $1}' <<<"$r" | median)"
+        echo "| $path | $c | $rps | $(awk 'NF {print $2}' <<<"$r" | sed 's/us$/e-3/; s/ms$//' | median) ms | $(awk 'NF {print $3}' <<<"$r" | sed 's/us$/e-3/; s/ms$//' | median) ms | $(awk 'NF {printf "%s ", $1}' <<<"$r") |"
+        eval "${path}_${c}_rps=$rps"
+    done
 done
 echo
 eval "d=\$direct_${CONNS}_rps r=\$rampart_${CONNS}_rps n=\$nginx_proxy_${CONNS}_rps"

@@ -155,16 +155,24 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         alert_tx.clone(),
     );
     let proxy = match &config.proxy {
-        Some(p) => Some(crate::proxy::router(
-            &config,
-            p,
-            crate::proxy::Deps {
-                queue: queue_tx.clone(),
-                intel: intel.clone(),
-                store: store.clone(),
-                alerts: alert_tx.clone(),
-            },
-        )?),
+        Some(p) => {
+            let (_, site) = crate::proxy::validate(&config, p)?;
+            let baselines = store
+                .header_baselines(&config.sites[site].id, crate::proxy::MAX_BASELINES)
+                .await
+                .context("reading the proxy's security-header baselines")?;
+            Some(crate::proxy::router(
+                &config,
+                p,
+                crate::proxy::Deps {
+                    queue: queue_tx.clone(),
+                    intel: intel.clone(),
+                    store: store.clone(),
+                    alerts: alert_tx.clone(),
+                    baselines,
+                },
+            )?)
+        }
         None => None,
     };
     let inventory = tokio::spawn(crate::inventory::run(

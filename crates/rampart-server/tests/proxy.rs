@@ -31,6 +31,8 @@ const BLOCK_PAGE: &str = concat!(
 
 /// Whether `/account` has lost its security headers (the tamper test flips it).
 static WEAKENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The same for `/profile` (the restart test).
+static PROFILE_WEAKENED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn big_body() -> Vec<u8> {
     (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect()
@@ -66,6 +68,23 @@ async fn upstream() -> String {
                     );
                 }
                 r
+            }),
+        )
+        .route(
+            "/profile",
+            axum::routing::get(|| async {
+                let csp = if PROFILE_WEAKENED.load(std::sync::atomic::Ordering::SeqCst) {
+                    "script-src *"
+                } else {
+                    "script-src 'self'"
+                };
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html"),
+                        (header::CONTENT_SECURITY_POLICY, csp),
+                    ],
+                    "<p>profile</p>",
+                )
             }),
         )
         .route(
@@ -639,5 +658,44 @@ async fn an_https_upstream_is_verified_and_proxied() {
         .await
         .unwrap();
     assert_eq!(r.status(), 502);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn security_header_baselines_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = database_in(dir.path());
+    let up = upstream().await;
+    let config = format!("[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\"");
+    let t = start_on(tempfile::tempdir().unwrap(), &database, "", &config).await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    t.http.get(format!("{proxy}/profile")).send().await.unwrap();
+    // The first sight is written to the store (off the request path).
+    let store = rampart_store::open(&database).await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while store.header_baselines("shop", 10).await.unwrap().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "baseline never stored"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    t.server.shutdown().await.unwrap();
+
+    // The origin's CSP is weakened while the proxy is down; the first page after the restart
+    // is compared with the stored baseline, not taken as a new one.
+    PROFILE_WEAKENED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let t = start_on(tempfile::tempdir().unwrap(), &database, "", &config).await;
+    let proxy = format!("http://{}", t.server.proxy_addr.unwrap());
+    t.http.get(format!("{proxy}/profile")).send().await.unwrap();
+    let v = t
+        .eventually("/api/v1/alerts?kind=security_headers_changed", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let change = &v["alerts"][0]["details"]["changes"][0];
+    assert_eq!(change["header"], "content-security-policy");
+    assert_eq!(change["before"], "script-src 'self'");
+    assert_eq!(change["after"], "script-src *");
     t.server.shutdown().await.unwrap();
 }

@@ -97,6 +97,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// Fetch attempts of a script, newest first.
     async fn list_fetches(&self, site: &str, url: &str, limit: i64) -> Result<Vec<FetchRow>>;
+
+    /// The security headers (a JSON object) each page of a site was last served with, at most
+    /// `limit` pages, most recently updated first.
+    async fn header_baselines(
+        &self,
+        site: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, serde_json::Value)>>;
+
+    /// Records the security headers a page is now served with.
+    async fn set_header_baseline(
+        &self,
+        site: &str,
+        page: &str,
+        headers: &serde_json::Value,
+        at: i64,
+    ) -> Result<()>;
 }
 
 /// Opens the store named by a database URL (`sqlite://rampart.db`, `sqlite::memory:`,

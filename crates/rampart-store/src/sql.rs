@@ -594,6 +594,52 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn header_baselines(
+        &self,
+        site: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, serde_json::Value)>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT page, headers FROM header_baselines WHERE site = ? \
+             ORDER BY updated_at DESC, page LIMIT ?",
+        ))
+        .bind(site)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let headers: String = r.try_get("headers")?;
+                Ok((
+                    r.try_get("page")?,
+                    serde_json::from_str(&headers)
+                        .map_err(|e| StoreError::Corrupt(format!("header baseline: {e}")))?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn set_header_baseline(
+        &self,
+        site: &str,
+        page: &str,
+        headers: &serde_json::Value,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(&self.sql(
+            "INSERT INTO header_baselines (site, page, headers, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (site, page) DO UPDATE SET headers = excluded.headers, \
+             updated_at = excluded.updated_at",
+        ))
+        .bind(site)
+        .bind(page)
+        .bind(headers.to_string())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>> {
         let rows = sqlx::query(&self.sql(
             "SELECT alert_id, channel, attempt, outcome, status_code, error, at FROM deliveries \

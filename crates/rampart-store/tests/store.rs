@@ -99,6 +99,7 @@ on_both_backends!(
     versions_are_content_addressed_and_pruned_to_the_newest,
     justifications_are_set_replaced_cleared_and_survive_a_reopen,
     two_nodes_writing_the_same_rows_at_once_lose_nothing,
+    header_baselines_are_kept_per_page_newest_first,
 );
 
 fn delta(url: &str, domain: &str, reports: i64, at: i64, page: &str) -> ResourceDelta {
@@ -379,4 +380,32 @@ async fn two_nodes_writing_the_same_rows_at_once_lose_nothing(db: &Db) {
         (180, 181),
         "the shared domain counted every report of both nodes"
     );
+}
+
+async fn header_baselines_are_kept_per_page_newest_first(db: &Db) {
+    let s = db.store().await;
+    let csp = |v: &str| serde_json::json!({ "content-security-policy": v });
+    s.set_header_baseline("shop", "/checkout", &csp("script-src 'self'"), 10)
+        .await
+        .unwrap();
+    s.set_header_baseline("shop", "/cart", &csp("default-src 'self'"), 20)
+        .await
+        .unwrap();
+    s.set_header_baseline("shop", "/checkout", &csp("script-src *"), 30)
+        .await
+        .unwrap();
+    s.set_header_baseline("other", "/checkout", &csp("x"), 40)
+        .await
+        .unwrap();
+    drop(s);
+    let s = db.store().await;
+    let got = s.header_baselines("shop", 10).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            ("/checkout".to_string(), csp("script-src *")),
+            ("/cart".to_string(), csp("default-src 'self'")),
+        ]
+    );
+    assert_eq!(s.header_baselines("shop", 1).await.unwrap().len(), 1);
 }

@@ -86,7 +86,12 @@ pub(crate) struct Deps {
     pub intel: Arc<crate::intel::Intel>,
     pub store: Arc<dyn rampart_store::Store>,
     pub alerts: mpsc::Sender<rampart_store::AlertRow>,
+    /// The stored security-header baselines of the proxied site (see `headers.rs`).
+    pub baselines: Vec<(String, serde_json::Value)>,
 }
+
+/// The most security-header baselines loaded at start (the most recently updated).
+pub(crate) const MAX_BASELINES: i64 = headers::MAX_PATHS as i64;
 
 /// Inline scans in flight at once; a page arriving while all are busy is forwarded unscanned
 /// (its path is scanned on a later request).
@@ -206,7 +211,7 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
         html_seen: AtomicU64::new(0),
         scanned: std::sync::Mutex::new(HashMap::new()),
         queue: deps.queue,
-        baselines: headers::Baselines::default(),
+        baselines: headers::Baselines::load(deps.baselines),
         scans: Arc::new(tokio::sync::Semaphore::new(MAX_SCANS)),
         block: proxy.block.then(|| {
             Arc::new(block::Policy {
@@ -397,11 +402,21 @@ async fn forward(
     }
     let page_path = path.split(['?', '#']).next().unwrap_or("/");
     // The origin's own security headers, before ours are added.
-    let changes = p
-        .baselines
-        .observe(page_path, headers::snapshot(&parts.headers));
-    if !changes.is_empty() {
-        header_alert(&p, page_path, changes);
+    let now = headers::snapshot(&parts.headers);
+    if let Some(changes) = p.baselines.observe(page_path, now.clone()) {
+        let (store, site, page) = (p.store.clone(), p.site_id.clone(), page_path.to_string());
+        tokio::spawn(async move {
+            let json = headers::to_json(&now);
+            if let Err(e) = store
+                .set_header_baseline(&site, &page, &json, crate::time::now_ms())
+                .await
+            {
+                tracing::warn!(error = %e, page, "storing a security-header baseline failed");
+            }
+        });
+        if !changes.is_empty() {
+            header_alert(&p, page_path, changes);
+        }
     }
     if let Some((_, name, value)) = p
         .policies
