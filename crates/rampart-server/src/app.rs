@@ -193,10 +193,10 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         config,
         sites_by_key: Arc::new(sites_by_key),
         queue: queue_tx,
+        sessions: Arc::new(crate::dashboard::Sessions::new(store.clone())),
         store,
         metrics,
         limits: Arc::new(rampart_csp::Limits::default()),
-        sessions: Arc::default(),
         bgp_view,
     };
     let router = Router::new()

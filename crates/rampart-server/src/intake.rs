@@ -212,14 +212,15 @@ mod tests {
         )
         .unwrap();
         let (tx, _rx) = tokio::sync::mpsc::channel(config.queue_capacity);
+        let store = rampart_store::open("sqlite::memory:").await.unwrap();
         let state = AppState {
             sites_by_key: Arc::new(HashMap::from([("flood-key-1".to_string(), 0)])),
             config: Arc::new(config),
             queue: tx,
-            store: rampart_store::open("sqlite::memory:").await.unwrap(),
+            sessions: Arc::new(crate::dashboard::Sessions::new(store.clone())),
+            store,
             metrics: crate::metrics::handle(),
             limits: Arc::new(rampart_csp::Limits::default()),
-            sessions: Default::default(),
             bgp_view: Default::default(),
         };
         let app = super::routes().with_state(state.clone());

@@ -13,51 +13,6 @@ const PAYLOADS: &[&str] = &[
     "'><svg onload=alert(3)>",
 ];
 
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-/// Signs in through the form; returns the session cookie (`name=value`).
-async fn sign_in(t: &TestServer, http: &reqwest::Client) -> String {
-    let form = http.get(format!("{}/login", t.base)).send().await.unwrap();
-    let login_cookie = form.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let html = form.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = http
-        .post(format!("{}/login", t.base))
-        .header(header::COOKIE, &login_cookie)
-        .form(&[("token", TOKEN), ("csrf", csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
-    let set = r.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert!(
-        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
-        "{set}"
-    );
-    set.split(';').next().unwrap().to_string()
-}
-
 async fn get(http: &reqwest::Client, url: String, cookie: &str) -> reqwest::Response {
     http.get(url)
         .header(header::COOKIE, cookie)
@@ -104,13 +59,7 @@ async fn sign_in_sessions_and_csrf() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let form = http.get(format!("{}/login", t.base)).send().await.unwrap();
-    let cookie = form.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = cookie_set_by(&form);
     let csrf = cookie.split('=').nth(1).unwrap().to_string();
     let r = http
         .post(format!("{}/login", t.base))
@@ -128,14 +77,7 @@ async fn sign_in_sessions_and_csrf() {
         .await
         .unwrap();
     assert!(page.contains("href=\"/sites/shop\""), "{page}");
-    let logout_csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let logout_csrf = csrf_in(&page);
 
     // The token in a cookie works; a wrong one does not.
     let r = get(
@@ -299,14 +241,7 @@ async fn justifications_are_edited_with_csrf_and_exported() {
     .text()
     .await
     .unwrap();
-    let csrf = page
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let csrf = csrf_in(&page);
     let post = |csrf: String, text: &'static str| {
         let (http, session, base) = (http.clone(), session.clone(), t.base.clone());
         async move {

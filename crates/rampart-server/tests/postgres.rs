@@ -1,13 +1,13 @@
 //! Several nodes sharing one PostgreSQL database (SPEC: `database = "postgres://…"` to share
-//! state between nodes): what one node accepts, every node shows, and a new script alerts once
-//! for the deployment, whichever node saw it first.
+//! state between nodes): what one node accepts, every node shows; a new script alerts once for
+//! the deployment, whichever node saw it first; a dashboard session works on every node.
 
 mod common;
 
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_on_one_postgres_share_the_inventory_and_alert_once() {
+async fn two_nodes_on_one_postgres_share_the_inventory_alerts_and_sessions() {
     let (database, schema) = postgres_schema().await;
     let a = start_on(tempfile::tempdir().unwrap(), &database, "", "").await;
     let b = start_on(tempfile::tempdir().unwrap(), &database, "", "").await;
@@ -62,6 +62,28 @@ async fn two_nodes_on_one_postgres_share_the_inventory_and_alert_once() {
             ]
         );
     }
+
+    // Signed in on one node, known to the other; signed out on the other, out everywhere.
+    let http = client();
+    let session = sign_in(&a, &http).await;
+    let page = |t: &TestServer| {
+        http.get(format!("{}/sites/shop", t.base))
+            .header(reqwest::header::COOKIE, &session)
+            .send()
+    };
+    assert_eq!(page(&b).await.unwrap().status(), 200);
+    let html = page(&b).await.unwrap().text().await.unwrap();
+    let csrf = csrf_in(&html);
+    let out = http
+        .post(format!("{}/logout", b.base))
+        .header(reqwest::header::COOKIE, &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), 303);
+    let r = page(&a).await.unwrap();
+    assert_eq!(r.status(), 303, "signed out on b, so out on a too");
     a.server.shutdown().await.unwrap();
     b.server.shutdown().await.unwrap();
     drop_postgres_schema(&schema).await;

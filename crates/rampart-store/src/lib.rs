@@ -106,6 +106,15 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<(String, serde_json::Value)>>;
 
+    /// Starts a dashboard session (by the SHA-256 of its id), and forgets expired ones.
+    async fn create_session(&self, id_sha256: &str, expires_at: i64, now: i64) -> Result<()>;
+
+    /// When a dashboard session expires, if it exists.
+    async fn session_expiry(&self, id_sha256: &str) -> Result<Option<i64>>;
+
+    /// Ends a dashboard session.
+    async fn delete_session(&self, id_sha256: &str) -> Result<()>;
+
     /// Records the security headers a page is now served with.
     async fn set_header_baseline(
         &self,

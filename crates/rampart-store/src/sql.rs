@@ -640,6 +640,40 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn create_session(&self, id_sha256: &str, expires_at: i64, now: i64) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(&self.sql("DELETE FROM dashboard_sessions WHERE expires_at <= ?"))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            &self.sql("INSERT INTO dashboard_sessions (id_sha256, expires_at) VALUES (?, ?)"),
+        )
+        .bind(id_sha256)
+        .bind(expires_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session_expiry(&self, id_sha256: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            &self.sql("SELECT expires_at FROM dashboard_sessions WHERE id_sha256 = ?"),
+        )
+        .bind(id_sha256)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    async fn delete_session(&self, id_sha256: &str) -> Result<()> {
+        sqlx::query(&self.sql("DELETE FROM dashboard_sessions WHERE id_sha256 = ?"))
+            .bind(id_sha256)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     async fn list_deliveries(&self, alert_id: i64) -> Result<Vec<DeliveryRow>> {
         let rows = sqlx::query(&self.sql(
             "SELECT alert_id, channel, attempt, outcome, status_code, error, at FROM deliveries \

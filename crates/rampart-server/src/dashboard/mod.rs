@@ -69,7 +69,7 @@ pub(crate) enum Viewer {
 }
 
 /// The viewer of a request, if signed in.
-pub(crate) fn viewer(state: &AppState, headers: &HeaderMap) -> Option<Viewer> {
+pub(crate) async fn viewer(state: &AppState, headers: &HeaderMap) -> Option<Viewer> {
     if let Some(token) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -86,7 +86,11 @@ pub(crate) fn viewer(state: &AppState, headers: &HeaderMap) -> Option<Viewer> {
         return Some(Viewer::Bearer);
     }
     let id = cookie(headers, SESSION_COOKIE)?;
-    state.sessions.csrf(id).map(|csrf| Viewer::Session { csrf })
+    state
+        .sessions
+        .csrf(id)
+        .await
+        .map(|csrf| Viewer::Session { csrf })
 }
 
 fn secure_cookies(state: &AppState) -> &'static str {
@@ -219,7 +223,11 @@ async fn login(
         *r.status_mut() = StatusCode::UNAUTHORIZED;
         return r;
     }
-    let id = state.sessions.create();
+    let Some(id) = state.sessions.create().await else {
+        let mut r = login_form(&state, Some("The store is unavailable; try again."));
+        *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return r;
+    };
     let mut r = redirect("/");
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}",
@@ -243,9 +251,9 @@ async fn logout(
     let Some(id) = cookie(&headers, SESSION_COOKIE) else {
         return to_login();
     };
-    match state.sessions.csrf(id) {
+    match state.sessions.csrf(id).await {
         Some(csrf) if crate::api::same(csrf.as_bytes(), f.csrf.as_bytes()) => {
-            state.sessions.remove(id);
+            state.sessions.remove(id).await;
             let mut r = redirect("/login");
             r.headers_mut().append(
                 header::SET_COOKIE,

@@ -85,7 +85,7 @@ fn day_chart(counts: &[(String, usize)]) -> Markup {
 }
 
 pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(v) = viewer(&state, &headers) else {
+    let Some(v) = viewer(&state, &headers).await else {
         return super::login_form(&state, None);
     };
     let alerts = match state
@@ -292,7 +292,7 @@ pub(crate) async fn site(
     Path(id): Path<String>,
     Query(f): Query<ResourceFilter>,
 ) -> Response {
-    let Some(v) = viewer(&state, &headers) else {
+    let Some(v) = viewer(&state, &headers).await else {
         return to_login();
     };
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
@@ -424,7 +424,7 @@ pub(crate) async fn script(
     Path(id): Path<String>,
     Query(q): Query<ScriptQuery>,
 ) -> Response {
-    let Some(v) = viewer(&state, &headers) else {
+    let Some(v) = viewer(&state, &headers).await else {
         return to_login();
     };
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
@@ -604,7 +604,7 @@ pub(crate) async fn alerts(
     headers: HeaderMap,
     Query(q): Query<AlertQuery>,
 ) -> Response {
-    let Some(v) = viewer(&state, &headers) else {
+    let Some(v) = viewer(&state, &headers).await else {
         return to_login();
     };
     let Ok(rows) = state
@@ -653,7 +653,7 @@ pub(crate) async fn alerts(
 }
 
 pub(crate) async fn bgp(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let Some(v) = viewer(&state, &headers) else {
+    let Some(v) = viewer(&state, &headers).await else {
         return to_login();
     };
     let Ok(rows) = state
@@ -746,7 +746,7 @@ pub(crate) async fn justify(
     Path(id): Path<String>,
     axum::extract::Form(f): axum::extract::Form<JustifyForm>,
 ) -> Response {
-    let Some(super::Viewer::Session { csrf }) = viewer(&state, &headers) else {
+    let Some(super::Viewer::Session { csrf }) = viewer(&state, &headers).await else {
         return to_login();
     };
     if !crate::api::same(csrf.as_bytes(), f.csrf.as_bytes()) {
@@ -776,7 +776,7 @@ pub(crate) async fn justify(
 }
 
 async fn export(state: &AppState, headers: &HeaderMap, id: &str, csv: bool) -> Response {
-    if viewer(state, headers).is_none() {
+    if viewer(state, headers).await.is_none() {
         return to_login();
     }
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {

@@ -231,3 +231,58 @@ pub fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A client that does not follow redirects (the dashboard answers sign-in with a 303).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Signs in through the form; returns the session cookie (`name=value`).
+pub async fn sign_in(t: &TestServer, http: &reqwest::Client) -> String {
+    let form = http.get(format!("{}/login", t.base)).send().await.unwrap();
+    let login_cookie = cookie_set_by(&form);
+    let html = form.text().await.unwrap();
+    let csrf = csrf_in(&html);
+    let r = http
+        .post(format!("{}/login", t.base))
+        .header(reqwest::header::COOKIE, &login_cookie)
+        .form(&[("token", TOKEN), ("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let set = r.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    set.split(';').next().unwrap().to_string()
+}
+
+/// The CSRF token of the first form in a dashboard page.
+pub fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .expect("a form with a CSRF token")
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The cookie a response sets, as `name=value`.
+pub fn cookie_set_by(r: &reqwest::Response) -> String {
+    r.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
