@@ -546,6 +546,18 @@ async fn blocking_mode_rewrites_gzip_deflate_and_brotli_pages() {
     assert!(r.headers().get("content-length").is_none());
     assert_eq!(gunzip(&r.bytes().await.unwrap()), without_evil);
 
+    // A HEAD has no page to rewrite: answered as the origin answers it.
+    let r = t
+        .http
+        .head(format!("{proxy}/coded/gzip"))
+        .header("accept", "text/html")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], "\"v1\"");
+
     // zlib-wrapped deflate in, gzip out.
     let r = get("/coded/deflate", "gzip, deflate").await.unwrap();
     assert_eq!(r.headers()["content-encoding"], "gzip");

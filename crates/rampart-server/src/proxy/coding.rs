@@ -112,6 +112,8 @@ const SLICE: usize = 8 * 1024;
 /// A push decoder: compressed bytes in, plain bytes out.
 pub(crate) struct Decoder {
     state: State,
+    /// Whether any input arrived: an empty body is an empty page, not a truncated stream.
+    any: bool,
 }
 
 enum State {
@@ -134,10 +136,11 @@ impl Decoder {
                 brotli_decompressor::DecompressorWriter::new(Vec::new(), SLICE),
             )),
         };
-        Self { state }
+        Self { state, any: false }
     }
 
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.any |= !data.is_empty();
         if let State::Deflate(head) = &mut self.state {
             head.extend_from_slice(data);
             if head.len() < 2 {
@@ -179,6 +182,9 @@ impl Decoder {
     /// Ends the stream: the last plain bytes, or an error if the compressed stream was cut short.
     fn finish(&mut self) -> std::io::Result<Vec<u8>> {
         let state = std::mem::replace(&mut self.state, State::Plain(Vec::new()));
+        if !self.any {
+            return Ok(Vec::new());
+        }
         match state {
             State::Plain(out) => Ok(out),
             State::Gzip(d) => d.finish(),
@@ -434,6 +440,9 @@ mod tests {
         let bomb = gzip(&vec![0u8; 64 << 20]);
         assert!(bomb.len() < 100_000);
         assert_eq!(decode_all(Coding::Gzip, &bomb, 1 << 20), None);
+        for coding in [Coding::Gzip, Coding::Deflate, Coding::Brotli] {
+            assert_eq!(decode_all(coding, b"", 10).as_deref(), Some(&b""[..]));
+        }
         let whole = gzip(PAGE.as_bytes());
         assert_eq!(
             decode_all(Coding::Gzip, &whole[..whole.len() / 2], 1 << 20),

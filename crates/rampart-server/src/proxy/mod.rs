@@ -325,6 +325,7 @@ async fn forward(
     req: Request,
 ) -> Response {
     let (mut parts, body) = req.into_parts();
+    let head = parts.method == axum::http::Method::HEAD;
     let path = parts
         .uri
         .path_and_query()
@@ -432,6 +433,10 @@ async fn forward(
         metrics::counter!(PROXIED, "outcome" => "html_monitored").increment(1);
     } else {
         metrics::counter!(PROXIED, "outcome" => "html_unsampled").increment(1);
+    }
+    // HEAD, 204 and 304 carry no page: nothing to scan or rewrite.
+    if head || matches!(parts.status.as_u16(), 204 | 304) {
+        return Response::from_parts(parts, Body::new(body));
     }
     let Some(coding) = coding::Coding::of(&parts.headers) else {
         // zstd or stacked codings: neither scanned nor rewritten (blocking mode asks the origin
