@@ -398,7 +398,7 @@ pub fn report(r: &ReportInput<'_>) -> String {
     let _ = writeln!(
         o,
         "**Protocol.** Grouped {}-fold cross-validation: malware is grouped by `family` (blank families by source repository + folder), benign code by npm package (all versions and obfuscated variants of a package in one group); each group is held out exactly once and every number below is a held-out prediction. \
-         Each fold's threshold is chosen on an inner held-out fold of its own training data for a false-positive rate ≤ {:.1}%; the whole cross-validation is repeated with other fold assignments (seeds {} onwards) and the headline pools the repeats; the shipped model is trained on everything, with its threshold chosen the same way on the held-out benign predictions of every repeat. \
+         Each fold's threshold is chosen by an inner cross-validation of its own training data (every inner fold held out once; their benign predictions pooled) for a false-positive rate ≤ {:.1}%; the whole cross-validation is repeated with other fold assignments (seeds {} onwards) and the headline pools the repeats; the shipped model is trained on everything, with its threshold chosen the same way on the held-out benign predictions of every repeat. \
          The `benign-hard` files are never trained on.\n",
         r.folds,
         super::TARGET_FPR * 100.0,
