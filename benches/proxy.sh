@@ -9,6 +9,8 @@
 #
 #   benches/proxy.sh [DURATION_SECONDS] [CONNECTIONS]      (BLOCK=true: blocking mode rewrites every page)
 #   ROUNDS=N (default 5): each path is measured N times, interleaved; medians are reported
+#   GZIP=true: the origin compresses the page (gzip level 1) and every client asks for gzip, so
+#   the proxy scans (and with BLOCK=true decodes, rewrites and compresses again) gzip pages
 #
 # PROXY_THREADS=N runs Rampart on N tokio workers; RAMPART_ENV="K=V …" sets environment for the
 # Rampart process only; HOLD=N keeps the servers up N seconds before measuring (to attach perf
@@ -45,6 +47,11 @@ open(sys.argv[1], "w").write(page)
 PY
 # A blocklist (nothing on the page is listed): with BLOCK=true every page is really rewritten.
 printf 'skimmer-cdn.example.net\n0.0.0.0 collect.evil.example.net\n' > "$WORK/blocklist.txt"
+# Requests look like page navigations; with GZIP=true they accept gzip and the origin sends it.
+GZIP_ON=off; REQUEST_HEADERS=(-H "Accept: text/html,*/*;q=0.8"); CURL_COMPRESSED=()
+if [ "${GZIP:-false}" = true ]; then
+    GZIP_ON=on; REQUEST_HEADERS+=(-H "Accept-Encoding: gzip"); CURL_COMPRESSED=(--compressed)
+fi
 cat > "$WORK/nginx.conf" <<NGINX
 worker_processes 1;
 pid $WORK/nginx.pid;
@@ -54,6 +61,7 @@ http {
     access_log off;
     types { text/html html; }
     keepalive_requests 1000000;
+    gzip $GZIP_ON; gzip_types text/html; gzip_comp_level 1; gzip_min_length 0;
     server {
         listen 127.0.0.1:$N_PORT;
         root $WORK/www;
@@ -104,12 +112,12 @@ nginx -c "$WORK/nginx.conf"
 nginx -c "$WORK/nginx-proxy.conf"
 env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} ${RAMPART_ENV:-} RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
-curl -s "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
+curl -s "${CURL_COMPRESSED[@]}" "${REQUEST_HEADERS[@]}" "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
 
 run() { # name url connections → one "rps p50 p99" line
     local out
-    out="$(wrk -t1 -c"$3" -d"${DURATION}s" --latency "$2")"
+    out="$(wrk -t1 -c"$3" -d"${DURATION}s" --latency "${REQUEST_HEADERS[@]}" "$2")"
     echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
