@@ -105,8 +105,10 @@ pub(crate) fn narrow_accept_encoding(headers: &mut HeaderMap) {
     }
 }
 
-/// Compressed input is fed to the decoders in slices of this size, so that one frame of a
-/// compression bomb cannot expand to more than about a thousand times this at once.
+/// Compressed input is fed to the decoders in slices of this size. [`decode_all`] checks its cap
+/// after every slice, so a compression bomb stops within about a thousand times this of the
+/// cap. The streaming decoder of blocking mode holds one upstream frame's output at a time (the
+/// upstream is the operator's own origin, not the open Internet).
 const SLICE: usize = 8 * 1024;
 
 /// A push decoder: compressed bytes in, plain bytes out.
