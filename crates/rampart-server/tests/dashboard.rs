@@ -353,3 +353,48 @@ async fn big_inventories_show_a_bounded_table() {
     assert_eq!(html.matches("/script?url=").count(), 500);
     t.server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_overview_charts_reports_new_resources_and_alerts_per_day() {
+    let t = start("", "").await;
+    for url in [
+        "https://cdn.one.example/a.js",
+        "https://cdn.one.example/a.js",
+        "https://cdn.two.example/b.js",
+    ] {
+        let report = script_report("https://shop.example/checkout", url);
+        assert_eq!(t.post("application/csp-report", report).await.status(), 204);
+    }
+    t.eventually("/api/v1/sites/shop/scripts", |v| {
+        v["scripts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["reports"].as_i64().unwrap())
+            .sum::<i64>()
+            == 3
+    })
+    .await;
+    let http = client();
+    let session = sign_in(&t, &http).await;
+    let html = get(&http, format!("{}/", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let chart = |label: &str| -> String {
+        let start = html
+            .find(&format!("aria-label=\"{label}\""))
+            .unwrap_or_else(|| panic!("no {label} chart"));
+        html[start..start + html[start..].find("</svg>").unwrap()].to_string()
+    };
+    assert!(
+        chart("reports per day").contains(&format!("<title>{today}: 3</title>")),
+        "{}",
+        chart("reports per day")
+    );
+    assert!(chart("new resources per day").contains(&format!("<title>{today}: 2</title>")));
+    assert!(chart("alerts per day").contains("<title>"));
+    t.server.shutdown().await.unwrap();
+}

@@ -106,6 +106,11 @@ pub trait Store: Send + Sync + 'static {
         limit: i64,
     ) -> Result<Vec<(String, serde_json::Value)>>;
 
+    /// Reports accepted per UTC day (`YYYY-MM-DD`, oldest first) from `from_day` on, for one
+    /// site or (`None`) all of them together. `apply_batch` counts them.
+    async fn daily_reports(&self, site: Option<&str>, from_day: &str)
+    -> Result<Vec<(String, i64)>>;
+
     /// Starts a dashboard session (by the SHA-256 of its id), and forgets expired ones.
     async fn create_session(&self, id_sha256: &str, expires_at: i64, now: i64) -> Result<()>;
 

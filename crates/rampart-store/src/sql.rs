@@ -347,6 +347,27 @@ impl Store for SqlStore {
                 reports: total,
             });
         }
+        // Reports per site and UTC day, for the reports-per-day chart.
+        let mut days: BTreeMap<(&str, String), i64> = BTreeMap::new();
+        for d in deltas {
+            let day = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(d.last_seen)
+                .unwrap_or_default()
+                .format("%Y-%m-%d")
+                .to_string();
+            *days.entry((&d.site, day)).or_default() += d.reports;
+        }
+        for ((site, day), reports) in days {
+            sqlx::query(&self.sql(
+                "INSERT INTO daily_reports (site, day, reports) VALUES (?, ?, ?) \
+                 ON CONFLICT (site, day) DO UPDATE SET \
+                 reports = daily_reports.reports + excluded.reports",
+            ))
+            .bind(site)
+            .bind(day)
+            .bind(reports)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }
@@ -638,6 +659,29 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    async fn daily_reports(
+        &self,
+        site: Option<&str>,
+        from_day: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let sql = if site.is_some() {
+            "SELECT day, CAST(SUM(reports) AS BIGINT) AS n FROM daily_reports WHERE day >= ? AND site = ? \
+             GROUP BY day ORDER BY day"
+        } else {
+            "SELECT day, CAST(SUM(reports) AS BIGINT) AS n FROM daily_reports WHERE day >= ? \
+             GROUP BY day ORDER BY day"
+        };
+        let sql = self.sql(sql);
+        let mut query = sqlx::query(&sql).bind(from_day);
+        if let Some(site) = site {
+            query = query.bind(site);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("day")?, r.try_get("n")?)))
+            .collect()
     }
 
     async fn create_session(&self, id_sha256: &str, expires_at: i64, now: i64) -> Result<()> {

@@ -100,6 +100,7 @@ on_both_backends!(
     justifications_are_set_replaced_cleared_and_survive_a_reopen,
     two_nodes_writing_the_same_rows_at_once_lose_nothing,
     header_baselines_are_kept_per_page_newest_first,
+    reports_are_counted_per_site_and_day,
 );
 
 fn delta(url: &str, domain: &str, reports: i64, at: i64, page: &str) -> ResourceDelta {
@@ -408,4 +409,30 @@ async fn header_baselines_are_kept_per_page_newest_first(db: &Db) {
         ]
     );
     assert_eq!(s.header_baselines("shop", 1).await.unwrap().len(), 1);
+}
+
+async fn reports_are_counted_per_site_and_day(db: &Db) {
+    let s = db.store().await;
+    const DAY: i64 = 86_400_000;
+    // 2025-12-05 and 2025-12-06 (UTC), two sites.
+    let (d5, d6) = (20_427 * DAY + 5_000, 20_428 * DAY + 7_000);
+    let mut other = delta("https://cdn.b.example/z.js", "b.example", 7, d6, "p");
+    other.site = "blog".into();
+    s.apply_batch(&[
+        delta("https://cdn.a.example/x.js", "a.example", 2, d5, "p"),
+        delta("https://cdn.a.example/y.js", "a.example", 3, d6, "p"),
+        other,
+    ])
+    .await
+    .unwrap();
+    s.apply_batch(&[delta("https://cdn.a.example/x.js", "a.example", 4, d6, "p")])
+        .await
+        .unwrap();
+    let shop = s.daily_reports(Some("shop"), "2025-12-01").await.unwrap();
+    assert_eq!(
+        shop,
+        vec![("2025-12-05".to_string(), 2), ("2025-12-06".to_string(), 7)]
+    );
+    let all = s.daily_reports(None, "2025-12-06").await.unwrap();
+    assert_eq!(all, vec![("2025-12-06".to_string(), 14)]);
 }

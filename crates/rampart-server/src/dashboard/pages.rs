@@ -68,15 +68,16 @@ fn store_error() -> Response {
 }
 
 /// Inline SVG bar chart of counts per day (oldest first); no script, no external assets.
-fn day_chart(counts: &[(String, usize)]) -> Markup {
+/// `label` names the chart for screen readers; `color` fills its bars.
+fn day_chart(label: &str, color: &str, counts: &[(String, usize)]) -> Markup {
     let (w, h, pad) = (26usize, 90usize, 14usize);
     let max = counts.iter().map(|(_, c)| *c).max().unwrap_or(0).max(1);
     let width = counts.len() * w + 8;
     html! {
-        svg width=(width) height=(h + pad * 2) role="img" aria-label="alerts per day" {
+        svg width=(width) height=(h + pad * 2) role="img" aria-label=(label) {
             @for (i, (day, c)) in counts.iter().enumerate() {
                 @let bar = c * h / max;
-                rect x=(4 + i * w) y=(pad + h - bar) width=(w - 6) height=(bar) fill="#b42318" { title { (day) ": " (c) } }
+                rect x=(4 + i * w) y=(pad + h - bar) width=(w - 6) height=(bar) fill=(color) { title { (day) ": " (c) } }
                 text x=(4 + i * w) y=(h + pad * 2 - 2) { (&day[8..]) }
                 @if *c > 0 { text x=(4 + i * w) y=(pad + h - bar - 2) { (c) } }
             }
@@ -101,6 +102,14 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
         Err(_) => return store_error(),
     };
     let now = now_ms();
+    let today = now / DAY_MS;
+    let day_of = |ms: i64| rfc3339(ms)[..10].to_string();
+    let first_day = day_of((today - CHART_DAYS + 1) * DAY_MS);
+    let Ok(reports) = state.store.daily_reports(None, &first_day).await else {
+        return store_error();
+    };
+    let reports: HashMap<String, i64> = reports.into_iter().collect();
+    let mut new_per_day: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
     for site in &state.config.sites {
         let (Ok(scripts), Ok(conns), Ok(latest)) = (
@@ -120,6 +129,9 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             .filter(|(v, _)| v.analysis["classification"]["malicious"] == Value::Bool(true))
             .count();
         let last = scripts.iter().chain(&conns).map(|r| r.last_seen).max();
+        for r in scripts.iter().chain(&conns) {
+            *new_per_day.entry(day_of(r.first_seen)).or_default() += 1;
+        }
         let open = alerts.iter().filter(|a| a.site == site.id).count();
         rows.push((
             site,
@@ -131,18 +143,16 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             last,
         ));
     }
-    let today = now / DAY_MS;
-    let per_day: Vec<(String, usize)> = (0..CHART_DAYS)
+    let days: Vec<String> = (0..CHART_DAYS)
         .rev()
-        .map(|back| {
-            let day = today - back;
-            let n = alerts
-                .iter()
-                .filter(|a| a.created_at / DAY_MS == day)
-                .count();
-            (rfc3339(day * DAY_MS)[..10].to_string(), n)
-        })
+        .map(|back| day_of((today - back) * DAY_MS))
         .collect();
+    let per_day = |count: &dyn Fn(&str) -> usize| -> Vec<(String, usize)> {
+        days.iter().map(|d| (d.clone(), count(d))).collect()
+    };
+    let alerts_per_day = per_day(&|d| alerts.iter().filter(|a| day_of(a.created_at) == d).count());
+    let reports_per_day = per_day(&|d| reports.get(d).copied().unwrap_or(0).max(0) as usize);
+    let new_per_day = per_day(&|d| new_per_day.get(d).copied().unwrap_or(0));
     let critical = alerts.iter().filter(|a| a.severity == "critical").count();
     page(
         "Sites",
@@ -171,8 +181,21 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
                     }
                 }
             }
-            h2 { "Alerts per day (last " (CHART_DAYS) " days)" }
-            (day_chart(&per_day))
+            h2 { "The last " (CHART_DAYS) " days" }
+            div.charts {
+                figure {
+                    figcaption { "Reports" }
+                    (day_chart("reports per day", "#175cd3", &reports_per_day))
+                }
+                figure {
+                    figcaption { "New scripts and connections" }
+                    (day_chart("new resources per day", "#b54708", &new_per_day))
+                }
+                figure {
+                    figcaption { "Alerts" }
+                    (day_chart("alerts per day", "#b42318", &alerts_per_day))
+                }
+            }
             h2 { "Latest alerts" }
             (alert_table(&alerts[..alerts.len().min(10)]))
         },
