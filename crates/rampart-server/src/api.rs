@@ -27,6 +27,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sites/{id}/scripts/versions", get(script_versions))
         .route("/api/v1/sites/{id}/scripts/diff", get(script_diff))
         .route("/api/v1/sites/{id}/inventory", get(inventory_export))
+        .route("/api/v1/sites/{id}/reports/daily", get(daily_reports))
         .route(
             "/api/v1/sites/{id}/scripts/justification",
             axum::routing::put(set_justification),
@@ -187,6 +188,44 @@ async fn scripts(State(state): State<AppState>, Path(id): Path<String>) -> Respo
 
 async fn connections(State(state): State<AppState>, Path(id): Path<String>) -> Response {
     resources(state, id, "connection", "connections").await
+}
+
+#[derive(Deserialize)]
+struct DailyQuery {
+    /// How many days back, today included (default 30, at most 366).
+    days: Option<i64>,
+}
+
+/// Reports accepted per UTC day, oldest first, every day of the window listed (zeros too):
+/// `{"site","days":[{"day":"YYYY-MM-DD","reports":N}]}`.
+async fn daily_reports(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<DailyQuery>,
+) -> Response {
+    const DAY_MS: i64 = 86_400_000;
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    let days = q.days.unwrap_or(30).clamp(1, 366);
+    let today = crate::time::now_ms() / DAY_MS;
+    let day_of = |d: i64| rfc3339(d * DAY_MS)[..10].to_string();
+    let Ok(counted) = state
+        .store
+        .daily_reports(Some(&site.id), &day_of(today - days + 1))
+        .await
+    else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
+    };
+    let counted: std::collections::HashMap<String, i64> = counted.into_iter().collect();
+    let list: Vec<Value> = (today - days + 1..=today)
+        .map(|d| {
+            let day = day_of(d);
+            let reports = counted.get(&day).copied().unwrap_or(0);
+            json!({ "day": day, "reports": reports })
+        })
+        .collect();
+    Json(json!({ "site": site.id, "days": list })).into_response()
 }
 
 async fn site_header(State(state): State<AppState>, Path(id): Path<String>) -> Response {

@@ -355,7 +355,7 @@ async fn big_inventories_show_a_bounded_table() {
 }
 
 #[tokio::test]
-async fn the_overview_charts_reports_new_resources_and_alerts_per_day() {
+async fn reports_new_resources_and_alerts_per_day_are_charted_and_in_the_api() {
     let t = start("", "").await;
     for url in [
         "https://cdn.one.example/a.js",
@@ -396,5 +396,12 @@ async fn the_overview_charts_reports_new_resources_and_alerts_per_day() {
     );
     assert!(chart("new resources per day").contains(&format!("<title>{today}: 2</title>")));
     assert!(chart("alerts per day").contains("<title>"));
+    // The same counts from the API, every day of the window listed.
+    let daily = t.api("/api/v1/sites/shop/reports/daily?days=3").await;
+    let days = daily["days"].as_array().unwrap();
+    assert_eq!(days.len(), 3);
+    assert_eq!(days[2]["day"], today.as_str());
+    assert_eq!(days[2]["reports"], 3);
+    assert_eq!(days[0]["reports"], 0);
     t.server.shutdown().await.unwrap();
 }
