@@ -18,7 +18,7 @@ use crate::time::{now_ms, rfc3339};
 const DAY_MS: i64 = 86_400_000;
 /// Days in the overview's alert chart.
 const CHART_DAYS: i64 = 14;
-/// Rows shown per table; the filters narrow a larger inventory (the export has everything).
+/// Rows per page of a table; the filters narrow a larger inventory (the export has everything).
 const MAX_ROWS: usize = 500;
 
 fn enc(s: &str) -> String {
@@ -218,11 +218,51 @@ pub(crate) struct ResourceFilter {
     /// empty `<select>` value must not be a 400.
     #[serde(default)]
     max_score: String,
+    /// First row shown of each table (pages of [`MAX_ROWS`]); strings for the same reason.
+    #[serde(default)]
+    scripts_from: String,
+    #[serde(default)]
+    conns_from: String,
 }
 
 impl ResourceFilter {
     fn max_score(&self) -> Option<u64> {
         self.max_score.parse().ok()
+    }
+
+    /// The site page with these filters, sorted by `sort`, each table from the given row.
+    fn link(&self, site: &str, sort: &str, scripts_from: usize, conns_from: usize) -> String {
+        format!(
+            "/sites/{}?q={}&domain={}&page={}&status={}&max_score={}&sort={}&scripts_from={scripts_from}&conns_from={conns_from}",
+            enc(site),
+            enc(&self.q),
+            enc(&self.domain),
+            enc(&self.page),
+            enc(&self.status),
+            enc(&self.max_score),
+            enc(sort),
+        )
+    }
+}
+
+/// Where a table of `total` rows starts when asked to start at `from`: a page boundary, never
+/// past the last page.
+fn page_start(from: &str, total: usize) -> usize {
+    let last = total.saturating_sub(1) / MAX_ROWS * MAX_ROWS;
+    (from.parse::<usize>().unwrap_or(0) / MAX_ROWS * MAX_ROWS).min(last)
+}
+
+/// "Rows a–b of n" with links to the neighbouring pages; nothing when one page holds them all.
+fn pager(total: usize, from: usize, link: impl Fn(usize) -> String) -> Markup {
+    let end = (from + MAX_ROWS).min(total);
+    html! {
+        @if total > MAX_ROWS {
+            p.pager {
+                "Rows " (from + 1) "–" (end) " of " (total) ". "
+                @if from > 0 { a href=(link(from - MAX_ROWS)) { "← previous" } " " }
+                @if end < total { a href=(link(end)) { "next →" } }
+            }
+        }
     }
 }
 
@@ -263,17 +303,7 @@ fn filter_rows<'a>(rows: Vec<Row<'a>>, f: &ResourceFilter) -> Vec<Row<'a>> {
 }
 
 fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilter) -> Markup {
-    let sort_link = |key: &str| {
-        format!(
-            "/sites/{}?q={}&domain={}&page={}&status={}&sort={}",
-            enc(site),
-            enc(&f.q),
-            enc(&f.domain),
-            enc(&f.page),
-            enc(&f.status),
-            key
-        )
-    };
+    let sort_link = |key: &str| f.link(site, key, 0, 0);
     html! {
         table.resources {
             thead { tr {
@@ -370,6 +400,10 @@ pub(crate) async fn site(
             ..f_clone(&f)
         },
     );
+    let (sf, cf) = (
+        page_start(&f.scripts_from, script_rows.len()),
+        page_start(&f.conns_from, conn_rows.len()),
+    );
     let domains: std::collections::BTreeSet<&str> = scripts
         .iter()
         .chain(&conns)
@@ -406,11 +440,11 @@ pub(crate) async fn site(
                 a href={"/sites/" (enc(&site.id)) "/inventory.json"} { "JSON" }
             }
             h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
-            @if script_rows.len() > MAX_ROWS { p.muted { "Showing the first " (MAX_ROWS) "; filter to narrow, or use the export." } }
-            (resource_table(&site.id, &script_rows[..script_rows.len().min(MAX_ROWS)], true, &f))
+            (pager(script_rows.len(), sf, |from| f.link(&site.id, &f.sort, from, cf)))
+            (resource_table(&site.id, &script_rows[sf..(sf + MAX_ROWS).min(script_rows.len())], true, &f))
             h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
-            @if conn_rows.len() > MAX_ROWS { p.muted { "Showing the first " (MAX_ROWS) "; filter to narrow." } }
-            (resource_table(&site.id, &conn_rows[..conn_rows.len().min(MAX_ROWS)], false, &f))
+            (pager(conn_rows.len(), cf, |from| f.link(&site.id, &f.sort, sf, from)))
+            (resource_table(&site.id, &conn_rows[cf..(cf + MAX_ROWS).min(conn_rows.len())], false, &f))
         },
     )
 }
@@ -423,6 +457,8 @@ fn f_clone(f: &ResourceFilter) -> ResourceFilter {
         status: f.status.clone(),
         sort: f.sort.clone(),
         max_score: f.max_score.clone(),
+        scripts_from: f.scripts_from.clone(),
+        conns_from: f.conns_from.clone(),
     }
 }
 
