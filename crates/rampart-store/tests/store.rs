@@ -436,3 +436,33 @@ async fn reports_are_counted_per_site_and_day(db: &Db) {
     let all = s.daily_reports(None, "2025-12-06").await.unwrap();
     assert_eq!(all, vec![("2025-12-06".to_string(), 14)]);
 }
+
+/// Users upgrade with their data: a database written before the move to one SQL store (and
+/// before migrations 0004 on) opens, migrates and still holds its inventory.
+#[tokio::test]
+async fn a_database_from_before_postgres_support_opens_and_migrates() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.db");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/schema-v3.db"),
+        &file,
+    )
+    .unwrap();
+    let s = open(&format!("sqlite://{}", file.display())).await.unwrap();
+    let rows = s.list_resources("shop", "script").await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].url.as_str(), rows[0].reports),
+        ("https://cdn.a.example/x.js", 5)
+    );
+    // The tables of the later migrations are there.
+    s.set_header_baseline("shop", "/", &serde_json::json!({}), 1)
+        .await
+        .unwrap();
+    assert!(
+        s.daily_reports(None, "1970-01-01")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
