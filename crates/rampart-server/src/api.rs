@@ -258,6 +258,8 @@ struct AlertQuery {
     site: Option<String>,
     kind: Option<String>,
     limit: Option<i64>,
+    /// The next page: alerts listed after the one with this id.
+    before_id: Option<i64>,
 }
 
 async fn alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) -> Response {
@@ -265,6 +267,7 @@ async fn alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) -> R
         site: q.site.filter(|s| !s.is_empty()),
         kind: q.kind.filter(|s| !s.is_empty()),
         limit: Some(q.limit.unwrap_or(1000).clamp(1, 10_000)),
+        before_id: q.before_id,
     };
     match state.store.list_alerts(&filter).await {
         Ok(rows) => Json(json!({ "alerts": rows.iter().map(alert_json).collect::<Vec<_>>() }))
@@ -308,6 +311,7 @@ async fn bgp_alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) 
         site: Some(crate::bgp::BGP_SITE.to_string()),
         kind: q.kind.filter(|s| !s.is_empty()),
         limit: Some(q.limit.unwrap_or(1000).clamp(1, 10_000)),
+        before_id: None,
     };
     match state.store.list_alerts(&filter).await {
         Ok(rows) => {

@@ -422,5 +422,37 @@ async fn large_inventories_are_paged_with_the_filters_kept() {
     .await
     .unwrap();
     assert_eq!(rows(&past), 10);
+
+    // The alert timeline pages too: 510 new_script alerts, 200 a page, none twice.
+    t.eventually("/api/v1/alerts?kind=new_script&limit=10000", |v| {
+        v["alerts"].as_array().unwrap().len() == 510
+    })
+    .await;
+    let mut seen = std::collections::HashSet::new();
+    let mut next = Some("/alerts?kind=new_script".to_string());
+    let (mut pages, mut listed) = (0, 0);
+    while let Some(path) = next.take() {
+        let html = get(&http, format!("{}{path}", t.base), &session)
+            .await
+            .text()
+            .await
+            .unwrap();
+        pages += 1;
+        listed += html.matches("<td>new_script</td>").count();
+        for subject in html.split("cdn.many.example/").skip(1) {
+            let name = subject.split(['"', '<']).next().unwrap().to_string();
+            seen.insert(name);
+        }
+        next = html
+            .split("href=\"")
+            .map(|s| s.split('"').next().unwrap().replace("&amp;", "&"))
+            .find(|href| href.starts_with("/alerts?") && href.contains("before_id="));
+        if let Some(n) = &next {
+            assert!(n.contains("kind=new_script"), "the filter is kept: {n}");
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(listed, 510, "no alert listed twice");
+    assert_eq!(seen.len(), 510, "every alert listed");
     t.server.shutdown().await.unwrap();
 }

@@ -106,6 +106,8 @@ pub struct AlertFilter {
     pub site: Option<String>,
     pub kind: Option<String>,
     pub limit: Option<i64>,
+    /// Only alerts listed after this one (newest first): the next page of a listing.
+    pub before_id: Option<i64>,
 }
 
 /// One delivery attempt.

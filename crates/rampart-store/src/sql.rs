@@ -430,6 +430,14 @@ impl Store for SqlStore {
         if filter.kind.is_some() {
             sql.push_str(" AND kind = ?");
         }
+        if filter.before_id.is_some() {
+            // Keyset paging in the listing's own order (an alert listed once is never repeated
+            // or skipped when newer ones arrive in between).
+            sql.push_str(
+                " AND (created_at < (SELECT created_at FROM alerts WHERE id = ?) \
+                 OR (created_at = (SELECT created_at FROM alerts WHERE id = ?) AND id < ?))",
+            );
+        }
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
         let sql = self.sql(&sql);
         let mut query = sqlx::query(&sql);
@@ -438,6 +446,9 @@ impl Store for SqlStore {
         }
         if let Some(kind) = &filter.kind {
             query = query.bind(kind);
+        }
+        if let Some(before) = filter.before_id {
+            query = query.bind(before).bind(before).bind(before);
         }
         let rows = query
             .bind(filter.limit.unwrap_or(1000))

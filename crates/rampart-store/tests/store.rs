@@ -218,6 +218,16 @@ async fn alerts_are_deduplicated_per_subject_and_listed_newest_first(db: &Db) {
         .await
         .unwrap();
     assert!(none.is_empty());
+    // Paging: after y.js (the newest) comes x.js, then nothing.
+    let page = |before_id: i64| AlertFilter {
+        limit: Some(1),
+        before_id: Some(before_id),
+        ..Default::default()
+    };
+    let second = s.list_alerts(&page(all[0].id)).await.unwrap();
+    assert_eq!(second.len(), 1);
+    assert_eq!(second[0].subject, "https://a/x.js");
+    assert!(s.list_alerts(&page(second[0].id)).await.unwrap().is_empty());
 
     s.record_delivery(&DeliveryRow {
         alert_id: first.id,

@@ -95,6 +95,7 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             site: None,
             kind: None,
             limit: Some(2000),
+            before_id: None,
         })
         .await
     {
@@ -656,7 +657,13 @@ pub(crate) struct AlertQuery {
     site: String,
     #[serde(default)]
     kind: String,
+    /// The next page: alerts listed after the one with this id (a string: empty is no page).
+    #[serde(default)]
+    before_id: String,
 }
+
+/// Alerts per page of the timeline.
+const ALERTS_PER_PAGE: usize = 200;
 
 pub(crate) async fn alerts(
     State(state): State<AppState>,
@@ -671,7 +678,9 @@ pub(crate) async fn alerts(
         .list_alerts(&AlertFilter {
             site: Some(q.site.clone()).filter(|s| !s.is_empty()),
             kind: Some(q.kind.clone()).filter(|s| !s.is_empty()),
-            limit: Some(500),
+            // One more than a page: whether there is a next page.
+            limit: Some(ALERTS_PER_PAGE as i64 + 1),
+            before_id: q.before_id.parse().ok(),
         })
         .await
     else {
@@ -705,8 +714,20 @@ pub(crate) async fn alerts(
                 }
                 button type="submit" { "Filter" }
             }
-            p.muted { (rows.len()) " alerts, newest first" }
-            (alert_table(&rows))
+            @let shown = &rows[..rows.len().min(ALERTS_PER_PAGE)];
+            p.muted {
+                (shown.len()) " alerts, newest first"
+                @if !q.before_id.is_empty() { ", after the first page" }
+                "."
+            }
+            (alert_table(shown))
+            @if rows.len() > ALERTS_PER_PAGE {
+                @if let Some(last) = shown.last() {
+                    p.pager {
+                        a href={"/alerts?site=" (enc(&q.site)) "&kind=" (enc(&q.kind)) "&before_id=" (last.id)} { "older →" }
+                    }
+                }
+            }
         },
     )
 }
@@ -721,6 +742,7 @@ pub(crate) async fn bgp(State(state): State<AppState>, headers: HeaderMap) -> Re
             site: Some(crate::bgp::BGP_SITE.to_string()),
             kind: None,
             limit: Some(2000),
+            before_id: None,
         })
         .await
     else {
