@@ -351,12 +351,22 @@ async fn reports_new_resources_and_alerts_per_day_are_charted_and_in_the_api() {
         .await
         .unwrap();
     let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    let chart = |label: &str| -> String {
+    let chart_in = |html: &str, label: &str| -> String {
         let start = html
             .find(&format!("aria-label=\"{label}\""))
             .unwrap_or_else(|| panic!("no {label} chart"));
         html[start..start + html[start..].find("</svg>").unwrap()].to_string()
     };
+    let chart = |label: &str| chart_in(&html, label);
+    // The site's own page charts the same activity, for that site.
+    let site_page = get(&http, format!("{}/sites/shop", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        chart_in(&site_page, "reports per day").contains(&format!("<title>{today}: 3</title>"))
+    );
     assert!(
         chart("reports per day").contains(&format!("<title>{today}: 3</title>")),
         "{}",

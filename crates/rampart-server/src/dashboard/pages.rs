@@ -85,6 +85,62 @@ fn day_chart(label: &str, color: &str, counts: &[(String, usize)]) -> Markup {
     }
 }
 
+/// The overview's and a site page's activity over the last [`CHART_DAYS`] days: reports (per
+/// day, from the store), new scripts and connections (by first sight), alerts (by creation).
+fn activity_charts(
+    reports: &HashMap<String, i64>,
+    new_per_day: &HashMap<String, usize>,
+    alerts: &[AlertRow],
+) -> Markup {
+    let today = now_ms() / DAY_MS;
+    let days: Vec<String> = (0..CHART_DAYS)
+        .rev()
+        .map(|back| day_of((today - back) * DAY_MS))
+        .collect();
+    let per_day = |count: &dyn Fn(&str) -> usize| -> Vec<(String, usize)> {
+        days.iter().map(|d| (d.clone(), count(d))).collect()
+    };
+    let alerts_per_day = per_day(&|d| alerts.iter().filter(|a| day_of(a.created_at) == d).count());
+    let reports_per_day = per_day(&|d| reports.get(d).copied().unwrap_or(0).max(0) as usize);
+    let new_per_day = per_day(&|d| new_per_day.get(d).copied().unwrap_or(0));
+    html! {
+        h2 { "The last " (CHART_DAYS) " days" }
+        div.charts {
+            figure {
+                figcaption { "Reports" }
+                (day_chart("reports per day", "#175cd3", &reports_per_day))
+            }
+            figure {
+                figcaption { "New scripts and connections" }
+                (day_chart("new resources per day", "#b54708", &new_per_day))
+            }
+            figure {
+                figcaption { "Alerts" }
+                (day_chart("alerts per day", "#b42318", &alerts_per_day))
+            }
+        }
+    }
+}
+
+/// The UTC day (`YYYY-MM-DD`) of a time.
+fn day_of(ms: i64) -> String {
+    rfc3339(ms)[..10].to_string()
+}
+
+/// The first day the activity charts show.
+fn first_chart_day() -> String {
+    day_of((now_ms() / DAY_MS - CHART_DAYS + 1) * DAY_MS)
+}
+
+/// Resources first seen per day.
+fn first_seen_per_day<'a>(rows: impl Iterator<Item = &'a ResourceRow>) -> HashMap<String, usize> {
+    let mut out: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        *out.entry(day_of(r.first_seen)).or_default() += 1;
+    }
+    out
+}
+
 pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(v) = viewer(&state, &headers).await else {
         return super::login_form(&state, None);
@@ -103,10 +159,7 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
         Err(_) => return store_error(),
     };
     let now = now_ms();
-    let today = now / DAY_MS;
-    let day_of = |ms: i64| rfc3339(ms)[..10].to_string();
-    let first_day = day_of((today - CHART_DAYS + 1) * DAY_MS);
-    let Ok(reports) = state.store.daily_reports(None, &first_day).await else {
+    let Ok(reports) = state.store.daily_reports(None, &first_chart_day()).await else {
         return store_error();
     };
     let reports: HashMap<String, i64> = reports.into_iter().collect();
@@ -130,8 +183,8 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             .filter(|(v, _)| v.analysis["classification"]["malicious"] == Value::Bool(true))
             .count();
         let last = scripts.iter().chain(&conns).map(|r| r.last_seen).max();
-        for r in scripts.iter().chain(&conns) {
-            *new_per_day.entry(day_of(r.first_seen)).or_default() += 1;
+        for (day, n) in first_seen_per_day(scripts.iter().chain(&conns)) {
+            *new_per_day.entry(day).or_default() += n;
         }
         let open = alerts.iter().filter(|a| a.site == site.id).count();
         rows.push((
@@ -144,16 +197,7 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             last,
         ));
     }
-    let days: Vec<String> = (0..CHART_DAYS)
-        .rev()
-        .map(|back| day_of((today - back) * DAY_MS))
-        .collect();
-    let per_day = |count: &dyn Fn(&str) -> usize| -> Vec<(String, usize)> {
-        days.iter().map(|d| (d.clone(), count(d))).collect()
-    };
-    let alerts_per_day = per_day(&|d| alerts.iter().filter(|a| day_of(a.created_at) == d).count());
-    let reports_per_day = per_day(&|d| reports.get(d).copied().unwrap_or(0).max(0) as usize);
-    let new_per_day = per_day(&|d| new_per_day.get(d).copied().unwrap_or(0));
+    let activity = activity_charts(&reports, &new_per_day, &alerts);
     let critical = alerts.iter().filter(|a| a.severity == "critical").count();
     page(
         "Sites",
@@ -182,21 +226,7 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
                     }
                 }
             }
-            h2 { "The last " (CHART_DAYS) " days" }
-            div.charts {
-                figure {
-                    figcaption { "Reports" }
-                    (day_chart("reports per day", "#175cd3", &reports_per_day))
-                }
-                figure {
-                    figcaption { "New scripts and connections" }
-                    (day_chart("new resources per day", "#b54708", &new_per_day))
-                }
-                figure {
-                    figcaption { "Alerts" }
-                    (day_chart("alerts per day", "#b42318", &alerts_per_day))
-                }
-            }
+            (activity)
             h2 { "Latest alerts" }
             (alert_table(&alerts[..alerts.len().min(10)]))
         },
@@ -352,13 +382,31 @@ pub(crate) async fn site(
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
         return (StatusCode::NOT_FOUND, "unknown site").into_response();
     };
-    let (Ok(scripts), Ok(conns), Ok(latest)) = (
+    let (Ok(scripts), Ok(conns), Ok(latest), Ok(reports), Ok(alerts)) = (
         state.store.list_resources(&site.id, "script").await,
         state.store.list_resources(&site.id, "connection").await,
         state.store.latest_versions(&site.id).await,
+        state
+            .store
+            .daily_reports(Some(&site.id), &first_chart_day())
+            .await,
+        state
+            .store
+            .list_alerts(&AlertFilter {
+                site: Some(site.id.clone()),
+                kind: None,
+                limit: Some(2000),
+                before_id: None,
+            })
+            .await,
     ) else {
         return store_error();
     };
+    let activity = activity_charts(
+        &reports.into_iter().collect(),
+        &first_seen_per_day(scripts.iter().chain(&conns)),
+        &alerts,
+    );
     let latest: HashMap<&str, &(VersionRow, i64)> =
         latest.iter().map(|l| (l.0.url.as_str(), l)).collect();
     let now = now_ms();
@@ -435,6 +483,7 @@ pub(crate) async fn site(
                 input type="hidden" name="sort" value=(f.sort);
                 button type="submit" { "Filter" }
             }
+            (activity)
             p {
                 "Compliance export (PCI DSS 6.4.3, with justifications): "
                 a href={"/sites/" (enc(&site.id)) "/inventory.csv"} { "CSV" } " · "
