@@ -777,6 +777,31 @@ impl SqlStore {
         keep: usize,
     ) -> Result<VersionRow> {
         let mut tx = self.begin_write().await?;
+        // Two nodes may fetch the same new version at once. Versions of one script are written
+        // one transaction at a time (SQLite: the write lock; PostgreSQL: a lock on the script),
+        // and a version that is already the newest is not stored twice.
+        if self.backend == Backend::Postgres {
+            sqlx::query(
+                "SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock(hashtextextended($1, 0))) AS l",
+            )
+            .bind(format!("{}\n{}", v.site, v.url))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let newest = sqlx::query(&self.sql(&format!(
+            "SELECT {VERSION_COLUMNS} FROM script_versions WHERE site = ? AND url = ? \
+             ORDER BY id DESC LIMIT 1"
+        )))
+        .bind(&v.site)
+        .bind(&v.url)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = newest
+            && row.try_get::<String, _>("sha256")? == v.sha256
+        {
+            tx.commit().await?;
+            return version_from_row(&row);
+        }
         sqlx::query(&self.sql(
             "INSERT INTO script_blobs (sha256, body) VALUES (?, ?) ON CONFLICT (sha256) DO NOTHING",
         ))

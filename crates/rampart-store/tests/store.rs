@@ -101,6 +101,7 @@ on_both_backends!(
     two_nodes_writing_the_same_rows_at_once_lose_nothing,
     header_baselines_are_kept_per_page_newest_first,
     reports_are_counted_per_site_and_day,
+    two_nodes_storing_the_same_new_version_store_it_once,
 );
 
 fn delta(url: &str, domain: &str, reports: i64, at: i64, page: &str) -> ResourceDelta {
@@ -474,5 +475,38 @@ async fn a_database_from_before_postgres_support_opens_and_migrates() {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+/// Two nodes fetch the same new version of a script at the same moment: it is stored once.
+async fn two_nodes_storing_the_same_new_version_store_it_once(db: &Db) {
+    use rampart_store::NewVersion;
+    let (a, b) = (db.store().await, db.store().await);
+    let version = |sha: &str| NewVersion {
+        site: "shop".into(),
+        url: "https://cdn.x/a.js".into(),
+        sha256: sha.into(),
+        structural_hash: format!("s-{sha}"),
+        fetched_at: 1,
+        analysis: serde_json::json!({}),
+        body: sha.as_bytes().to_vec(),
+    };
+    for sha in ["v1", "v2", "v3"] {
+        let (ra, rb) = tokio::join!(
+            tokio::spawn({
+                let (a, v) = (a.clone(), version(sha));
+                async move { a.insert_version(&v, 10).await.unwrap() }
+            }),
+            tokio::spawn({
+                let (b, v) = (b.clone(), version(sha));
+                async move { b.insert_version(&v, 10).await.unwrap() }
+            }),
+        );
+        assert_eq!(ra.unwrap().id, rb.unwrap().id, "both nodes see one row");
+    }
+    let list = a.list_versions("shop", "https://cdn.x/a.js").await.unwrap();
+    assert_eq!(
+        list.iter().map(|v| v.sha256.as_str()).collect::<Vec<_>>(),
+        ["v3", "v2", "v1"]
     );
 }
