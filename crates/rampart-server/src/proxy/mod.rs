@@ -519,8 +519,9 @@ async fn forward(
             } else {
                 parts.headers.remove(header::CONTENT_ENCODING);
             }
-            weaken_etag(&mut parts.headers);
         }
+        // The page may lose a script: no longer byte-identical to what a strong ETag names.
+        weaken_etag(&mut parts.headers);
     }
     Response::from_parts(parts, body)
 }
@@ -534,8 +535,9 @@ fn is_navigation(headers: &HeaderMap) -> bool {
         .any(|v| v.to_ascii_lowercase().contains("text/html"))
 }
 
-/// A page compressed again is no longer byte-identical to what the origin's strong ETag names
-/// (RFC 9110 §8.8.1); nginx weakens it the same way when it compresses.
+/// A rewritten page (a script removed, or compressed again) is no longer byte-identical to what
+/// the origin's strong ETag names (RFC 9110 §8.8.1); nginx weakens it the same way when it
+/// compresses or filters a response.
 fn weaken_etag(headers: &mut HeaderMap) {
     let weak = headers
         .get(header::ETAG)
