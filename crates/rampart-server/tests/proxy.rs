@@ -176,6 +176,7 @@ fn encoded(coding: &str) -> Vec<u8> {
             e.finish().unwrap()
         }
         "br" => BR_PAGE.to_vec(),
+        "zstd" => include_bytes!("../src/proxy/testdata/page.html.zst").to_vec(),
         other => panic!("no test body for {other}"),
     }
 }
@@ -709,5 +710,34 @@ async fn security_header_baselines_survive_a_restart() {
     assert_eq!(change["header"], "content-security-policy");
     assert_eq!(change["before"], "script-src 'self'");
     assert_eq!(change["after"], "script-src *");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn zstd_pages_are_scanned_too() {
+    let (t, proxy) = proxied("").await;
+    let r = t
+        .http
+        .get(format!("{proxy}/coded/zstd"))
+        .header("accept-encoding", "zstd, br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "zstd");
+    assert_eq!(r.bytes().await.unwrap(), encoded("zstd"), "byte-identical");
+    // The page's one inline script, read from the decoded copy.
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            !v["scripts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let list = scripts["scripts"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{scripts}");
+    assert!(
+        list[0]["sample"]
+            .as_str()
+            .unwrap()
+            .starts_with("window.checkoutConfig")
+    );
     t.server.shutdown().await.unwrap();
 }

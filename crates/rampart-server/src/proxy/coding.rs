@@ -7,9 +7,12 @@
 //!   ([`decode_all`], with a cap on the *decoded* size, so a compression bomb costs nothing).
 //! - Blocking mode decodes as the page streams ([`Transcode`] with a [`Decoder`]), rewrites,
 //!   and compresses again with gzip when the visitor accepts it ([`Encoder`]).
-//! - `zstd`, `compress` and stacked codings are not read; such pages are forwarded as they are
-//!   and counted. In blocking mode the request's `Accept-Encoding` is narrowed for page
-//!   navigations ([`narrow_accept_encoding`]) so that the origin does not choose one.
+//! - `zstd` (Chromium asks for it) is read with ruzstd, a pure-Rust decoder. Its frames are not
+//!   decoded as they stream, so in blocking mode the request's `Accept-Encoding` is narrowed for
+//!   page navigations ([`narrow_accept_encoding`]) and a zstd page only arrives from an origin
+//!   that ignores that; it is then decoded whole, up to [`MAX_BUFFERED`].
+//! - `compress` and stacked codings are not read; such pages are forwarded as they are and
+//!   counted.
 
 use std::io::Write;
 use std::pin::Pin;
@@ -28,6 +31,7 @@ pub(crate) enum Coding {
     /// which is told apart by the first two bytes.
     Deflate,
     Brotli,
+    Zstd,
 }
 
 /// Codings a visitor may be sent after blocking mode has read the page, best first.
@@ -53,6 +57,7 @@ impl Coding {
             "gzip" | "x-gzip" => Some(Coding::Gzip),
             "deflate" => Some(Coding::Deflate),
             "br" => Some(Coding::Brotli),
+            "zstd" => Some(Coding::Zstd),
             _ => None,
         }
     }
@@ -116,6 +121,8 @@ pub(crate) struct Decoder {
     state: State,
     /// Whether any input arrived: an empty body is an empty page, not a truncated stream.
     any: bool,
+    /// Always empty: the output of a decoder that only decodes at the end.
+    nothing: Vec<u8>,
 }
 
 enum State {
@@ -126,6 +133,20 @@ enum State {
     /// "deflate" before its first two bytes have arrived.
     Deflate(Vec<u8>),
     Brotli(Box<brotli_decompressor::DecompressorWriter<Vec<u8>>>),
+    /// zstd input, decoded when it ends.
+    Zstd(Vec<u8>),
+}
+
+/// The most a zstd page decoded whole in blocking mode may hold.
+const MAX_BUFFERED: usize = 32 << 20;
+
+/// Decodes a whole zstd body; `None` if it is broken or decodes to more than `cap`.
+fn zstd_all(body: &[u8], cap: usize) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let decoder = ruzstd::decoding::StreamingDecoder::new(body).ok()?;
+    let mut plain = Vec::new();
+    decoder.take(cap as u64 + 1).read_to_end(&mut plain).ok()?;
+    (plain.len() <= cap).then_some(plain)
 }
 
 impl Decoder {
@@ -137,8 +158,13 @@ impl Decoder {
             Coding::Brotli => State::Brotli(Box::new(
                 brotli_decompressor::DecompressorWriter::new(Vec::new(), SLICE),
             )),
+            Coding::Zstd => State::Zstd(Vec::new()),
         };
-        Self { state, any: false }
+        Self {
+            state,
+            any: false,
+            nothing: Vec::new(),
+        }
     }
 
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
@@ -167,6 +193,13 @@ impl Decoder {
             State::Zlib(d) => d.write_all(data),
             State::RawDeflate(d) => d.write_all(data),
             State::Brotli(d) => d.write_all(data),
+            State::Zstd(held) if held.len() + data.len() > MAX_BUFFERED => Err(
+                std::io::Error::other("zstd page larger than the proxy decodes whole"),
+            ),
+            State::Zstd(held) => {
+                held.extend_from_slice(data);
+                Ok(())
+            }
             State::Deflate(_) => unreachable!("handled above"),
         }
     }
@@ -174,6 +207,11 @@ impl Decoder {
     fn output(&mut self) -> &mut Vec<u8> {
         match &mut self.state {
             State::Plain(out) | State::Deflate(out) => out,
+            // Nothing decoded before the end (an empty placeholder, never the held input).
+            State::Zstd(_) => {
+                self.nothing.clear();
+                &mut self.nothing
+            }
             State::Gzip(d) => d.get_mut(),
             State::Zlib(d) => d.get_mut(),
             State::RawDeflate(d) => d.get_mut(),
@@ -195,6 +233,7 @@ impl Decoder {
             State::Deflate(head) if head.is_empty() => Ok(head),
             State::Deflate(_) => Err(truncated()),
             State::Brotli(d) => d.into_inner().map_err(|_| truncated()),
+            State::Zstd(held) => zstd_all(&held, MAX_BUFFERED).ok_or_else(truncated),
         }
     }
 }
@@ -208,6 +247,13 @@ fn truncated() -> std::io::Error {
 
 /// Decodes a complete compressed body; `None` if it is broken or decodes to more than `cap`.
 pub(crate) fn decode_all(coding: Coding, body: &[u8], cap: usize) -> Option<Vec<u8>> {
+    if coding == Coding::Zstd {
+        return if body.is_empty() {
+            Some(Vec::new())
+        } else {
+            zstd_all(body, cap)
+        };
+    }
     let mut decoder = Decoder::new(coding);
     let mut plain = Vec::new();
     for slice in body.chunks(SLICE) {
@@ -381,7 +427,14 @@ mod tests {
             Coding::of(&headers(&[("content-encoding", "br")])),
             Some(Coding::Brotli)
         );
-        assert_eq!(Coding::of(&headers(&[("content-encoding", "zstd")])), None);
+        assert_eq!(
+            Coding::of(&headers(&[("content-encoding", "zstd")])),
+            Some(Coding::Zstd)
+        );
+        assert_eq!(
+            Coding::of(&headers(&[("content-encoding", "compress")])),
+            None
+        );
         assert_eq!(
             Coding::of(&headers(&[("content-encoding", "gzip, br")])),
             None
@@ -442,7 +495,7 @@ mod tests {
         let bomb = gzip(&vec![0u8; 64 << 20]);
         assert!(bomb.len() < 100_000);
         assert_eq!(decode_all(Coding::Gzip, &bomb, 1 << 20), None);
-        for coding in [Coding::Gzip, Coding::Deflate, Coding::Brotli] {
+        for coding in [Coding::Gzip, Coding::Deflate, Coding::Brotli, Coding::Zstd] {
             assert_eq!(decode_all(coding, b"", 10).as_deref(), Some(&b""[..]));
         }
         let whole = gzip(PAGE.as_bytes());
@@ -465,6 +518,16 @@ mod tests {
             .unwrap()
             .to_bytes()
             .to_vec()
+    }
+
+    #[tokio::test]
+    async fn zstd_pages_decode_when_they_end_at_any_framing() {
+        let zst = include_bytes!("testdata/page.html.zst");
+        let page = include_bytes!("testdata/page.html");
+        for size in [1, 7, 4096] {
+            let plain = stream(zst, size, Decoder::new(Coding::Zstd)).await;
+            assert_eq!(plain, page, "frames of {size}");
+        }
     }
 
     #[tokio::test]
