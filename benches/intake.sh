@@ -2,6 +2,7 @@
 # Intake throughput and latency: `rampart serve` vs nginx answering 204, same requests, same run.
 #
 #   benches/intake.sh [DURATION_SECONDS] [CONNECTIONS]
+#   RAMPART_BIN=PATH benches/intake.sh   (another build of rampart, for an A/B in one sitting)
 #   DATABASE=postgres://postgres@127.0.0.1:5432/test benches/intake.sh   (the store on PostgreSQL;
 #   the script makes a schema of its own there and drops it at the end)
 #
@@ -18,7 +19,9 @@ for tool in wrk nginx; do
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
     fi
 done
-cargo build --release --quiet
+# RAMPART_BIN=path runs another build (e.g. an older commit's, for an A/B on the same machine).
+BIN="${RAMPART_BIN:-./target/release/rampart}"
+[ -n "${RAMPART_BIN:-}" ] || cargo build --release --quiet
 WORK="$(mktemp -d)"
 DB_URL="sqlite://$WORK/rampart.db"
 SCHEMA=""
@@ -71,7 +74,7 @@ request = function()
 end
 LUA
 
-RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
+RAMPART_LOG=warn "$BIN" serve --config "$WORK/rampart.toml" &
 nginx -c "$WORK/nginx.conf"
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
 
