@@ -121,8 +121,6 @@ pub(crate) struct Decoder {
     state: State,
     /// Whether any input arrived: an empty body is an empty page, not a truncated stream.
     any: bool,
-    /// Always empty: the output of a decoder that only decodes at the end.
-    nothing: Vec<u8>,
 }
 
 enum State {
@@ -160,11 +158,7 @@ impl Decoder {
             )),
             Coding::Zstd => State::Zstd(Vec::new()),
         };
-        Self {
-            state,
-            any: false,
-            nothing: Vec::new(),
-        }
+        Self { state, any: false }
     }
 
     fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
@@ -204,18 +198,16 @@ impl Decoder {
         }
     }
 
-    fn output(&mut self) -> &mut Vec<u8> {
+    /// The plain bytes decoded so far. Input still held (the first byte of "deflate", a zstd
+    /// page) is not output.
+    fn take_output(&mut self) -> Vec<u8> {
         match &mut self.state {
-            State::Plain(out) | State::Deflate(out) => out,
-            // Nothing decoded before the end (an empty placeholder, never the held input).
-            State::Zstd(_) => {
-                self.nothing.clear();
-                &mut self.nothing
-            }
-            State::Gzip(d) => d.get_mut(),
-            State::Zlib(d) => d.get_mut(),
-            State::RawDeflate(d) => d.get_mut(),
-            State::Brotli(d) => d.get_mut(),
+            State::Plain(out) => std::mem::take(out),
+            State::Deflate(_) | State::Zstd(_) => Vec::new(),
+            State::Gzip(d) => std::mem::take(d.get_mut()),
+            State::Zlib(d) => std::mem::take(d.get_mut()),
+            State::RawDeflate(d) => std::mem::take(d.get_mut()),
+            State::Brotli(d) => std::mem::take(d.get_mut()),
         }
     }
 
@@ -258,7 +250,7 @@ pub(crate) fn decode_all(coding: Coding, body: &[u8], cap: usize) -> Option<Vec<
     let mut plain = Vec::new();
     for slice in body.chunks(SLICE) {
         decoder.write_all(slice).ok()?;
-        plain.append(decoder.output());
+        plain.extend(decoder.take_output());
         if plain.len() > cap {
             return None;
         }
@@ -295,7 +287,7 @@ impl Transform for Decoder {
         let mut out = Vec::new();
         for slice in data.chunks(SLICE) {
             self.write_all(slice)?;
-            out.append(self.output());
+            out.extend(self.take_output());
         }
         Ok(out)
     }
@@ -534,9 +526,17 @@ mod tests {
     async fn streamed_decoding_and_encoding_round_trip_at_any_framing() {
         let page = PAGE.repeat(500);
         let compressed = gzip(page.as_bytes());
+        let zlib = {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            e.write_all(page.as_bytes()).unwrap();
+            e.finish().unwrap()
+        };
         for size in [1, 7, 4096, 1 << 20] {
             let plain = stream(&compressed, size, Decoder::new(Coding::Gzip)).await;
             assert_eq!(plain, page.as_bytes(), "frames of {size}");
+            // "deflate" waits for two bytes to tell zlib from raw; a 1-byte first frame too.
+            let plain = stream(&zlib, size, Decoder::new(Coding::Deflate)).await;
+            assert_eq!(plain, page.as_bytes(), "deflate, frames of {size}");
             let again = stream(page.as_bytes(), size.max(512), Encoder::gzip()).await;
             assert_eq!(
                 decode_all(Coding::Gzip, &again, 1 << 20).as_deref(),
