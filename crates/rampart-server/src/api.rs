@@ -203,16 +203,15 @@ async fn daily_reports(
     Path(id): Path<String>,
     Query(q): Query<DailyQuery>,
 ) -> Response {
-    const DAY_MS: i64 = 86_400_000;
+    use crate::time::{DAY_MS, day};
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
     let days = q.days.unwrap_or(30).clamp(1, 366);
     let today = crate::time::now_ms() / DAY_MS;
-    let day_of = |d: i64| rfc3339(d * DAY_MS)[..10].to_string();
     let Ok(counted) = state
         .store
-        .daily_reports(Some(&site.id), &day_of(today - days + 1))
+        .daily_reports(Some(&site.id), &day((today - days + 1) * DAY_MS))
         .await
     else {
         return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
@@ -220,7 +219,7 @@ async fn daily_reports(
     let counted: std::collections::HashMap<String, i64> = counted.into_iter().collect();
     let list: Vec<Value> = (today - days + 1..=today)
         .map(|d| {
-            let day = day_of(d);
+            let day = day(d * DAY_MS);
             let reports = counted.get(&day).copied().unwrap_or(0);
             json!({ "day": day, "reports": reports })
         })

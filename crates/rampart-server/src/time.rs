@@ -13,3 +13,14 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
+
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The UTC day of a time, `YYYY-MM-DD` (the form the store counts reports per day in).
+pub fn day(ms: i64) -> String {
+    DateTime::<Utc>::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}

@@ -348,15 +348,18 @@ impl Store for SqlStore {
             });
         }
         // Reports per site and UTC day, for the reports-per-day chart.
-        let mut days: BTreeMap<(&str, String), i64> = BTreeMap::new();
+        const DAY_MS: i64 = 86_400_000;
+        let mut days: BTreeMap<(&str, i64), i64> = BTreeMap::new();
         for d in deltas {
-            let day = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(d.last_seen)
+            *days
+                .entry((&d.site, d.last_seen.div_euclid(DAY_MS)))
+                .or_default() += d.reports;
+        }
+        for ((site, day), reports) in days {
+            let day = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(day * DAY_MS)
                 .unwrap_or_default()
                 .format("%Y-%m-%d")
                 .to_string();
-            *days.entry((&d.site, day)).or_default() += d.reports;
-        }
-        for ((site, day), reports) in days {
             sqlx::query(&self.sql(
                 "INSERT INTO daily_reports (site, day, reports) VALUES (?, ?, ?) \
                  ON CONFLICT (site, day) DO UPDATE SET \
@@ -434,8 +437,7 @@ impl Store for SqlStore {
             // Keyset paging in the listing's own order (an alert listed once is never repeated
             // or skipped when newer ones arrive in between).
             sql.push_str(
-                " AND (created_at < (SELECT created_at FROM alerts WHERE id = ?) \
-                 OR (created_at = (SELECT created_at FROM alerts WHERE id = ?) AND id < ?))",
+                " AND (created_at, id) < (SELECT created_at, id FROM alerts WHERE id = ?)",
             );
         }
         sql.push_str(" ORDER BY created_at DESC, id DESC LIMIT ?");
@@ -448,7 +450,7 @@ impl Store for SqlStore {
             query = query.bind(kind);
         }
         if let Some(before) = filter.before_id {
-            query = query.bind(before).bind(before).bind(before);
+            query = query.bind(before);
         }
         let rows = query
             .bind(filter.limit.unwrap_or(1000))

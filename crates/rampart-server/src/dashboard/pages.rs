@@ -13,9 +13,8 @@ use serde_json::Value;
 
 use super::{page, to_login, viewer};
 use crate::app::AppState;
-use crate::time::{now_ms, rfc3339};
+use crate::time::{DAY_MS, day, now_ms, rfc3339};
 
-const DAY_MS: i64 = 86_400_000;
 /// Days in the overview's alert chart.
 const CHART_DAYS: i64 = 14;
 /// Rows per page of a table; the filters narrow a larger inventory (the export has everything).
@@ -95,12 +94,16 @@ fn activity_charts(
     let today = now_ms() / DAY_MS;
     let days: Vec<String> = (0..CHART_DAYS)
         .rev()
-        .map(|back| day_of((today - back) * DAY_MS))
+        .map(|back| day((today - back) * DAY_MS))
         .collect();
     let per_day = |count: &dyn Fn(&str) -> usize| -> Vec<(String, usize)> {
         days.iter().map(|d| (d.clone(), count(d))).collect()
     };
-    let alerts_per_day = per_day(&|d| alerts.iter().filter(|a| day_of(a.created_at) == d).count());
+    let mut alert_days: HashMap<String, usize> = HashMap::new();
+    for a in alerts {
+        *alert_days.entry(day(a.created_at)).or_default() += 1;
+    }
+    let alerts_per_day = per_day(&|d| alert_days.get(d).copied().unwrap_or(0));
     let reports_per_day = per_day(&|d| reports.get(d).copied().unwrap_or(0).max(0) as usize);
     let new_per_day = per_day(&|d| new_per_day.get(d).copied().unwrap_or(0));
     html! {
@@ -122,21 +125,16 @@ fn activity_charts(
     }
 }
 
-/// The UTC day (`YYYY-MM-DD`) of a time.
-fn day_of(ms: i64) -> String {
-    rfc3339(ms)[..10].to_string()
-}
-
 /// The first day the activity charts show.
 fn first_chart_day() -> String {
-    day_of((now_ms() / DAY_MS - CHART_DAYS + 1) * DAY_MS)
+    day((now_ms() / DAY_MS - CHART_DAYS + 1) * DAY_MS)
 }
 
 /// Resources first seen per day.
 fn first_seen_per_day<'a>(rows: impl Iterator<Item = &'a ResourceRow>) -> HashMap<String, usize> {
     let mut out: HashMap<String, usize> = HashMap::new();
     for r in rows {
-        *out.entry(day_of(r.first_seen)).or_default() += 1;
+        *out.entry(day(r.first_seen)).or_default() += 1;
     }
     out
 }

@@ -87,7 +87,7 @@ impl Baselines {
     /// Records this response's headers for `path`. `None`: the same as before, nothing to
     /// record. `Some(changes)`: a new baseline to store — empty on a path's first sight, else
     /// what changed.
-    pub fn observe(&self, path: &str, now: BTreeMap<&'static str, String>) -> Option<Changes> {
+    pub fn observe(&self, path: &str, now: &BTreeMap<&'static str, String>) -> Option<Changes> {
         let mut map = self
             .map
             .lock()
@@ -95,7 +95,7 @@ impl Baselines {
         if map.len() >= MAX_PATHS && !map.contains_key(path) {
             map.clear();
         }
-        if map.get(path) == Some(&now) {
+        if map.get(path) == Some(now) {
             return None;
         }
         let Some(before) = map.insert(path.to_string(), now.clone()) else {
@@ -131,17 +131,17 @@ mod tests {
             HeaderValue::from_static("script-src 'self'"),
         );
         assert_eq!(
-            b.observe("/checkout", snapshot(&h)),
+            b.observe("/checkout", &snapshot(&h)),
             Some(vec![]),
             "first sight"
         );
-        assert_eq!(b.observe("/checkout", snapshot(&h)), None, "unchanged");
+        assert_eq!(b.observe("/checkout", &snapshot(&h)), None, "unchanged");
         h.insert(
             "content-security-policy",
             HeaderValue::from_static("script-src *"),
         );
         h.remove("strict-transport-security");
-        let c = b.observe("/checkout", snapshot(&h)).unwrap();
+        let c = b.observe("/checkout", &snapshot(&h)).unwrap();
         assert_eq!(
             c,
             vec![
@@ -158,17 +158,17 @@ mod tests {
             ]
         );
         assert_eq!(
-            b.observe("/other", snapshot(&h)),
+            b.observe("/other", &snapshot(&h)),
             Some(vec![]),
             "paths are separate"
         );
         // What the store gives back at the next start is the same baseline.
         let stored = vec![("/checkout".to_string(), to_json(&snapshot(&h)))];
         let restarted = Baselines::load(stored);
-        assert_eq!(restarted.observe("/checkout", snapshot(&h)), None);
+        assert_eq!(restarted.observe("/checkout", &snapshot(&h)), None);
         h.remove("content-security-policy");
         assert_eq!(
-            restarted.observe("/checkout", snapshot(&h)).unwrap(),
+            restarted.observe("/checkout", &snapshot(&h)).unwrap(),
             vec![("content-security-policy", Some("script-src *".into()), None)]
         );
     }

@@ -367,8 +367,11 @@ async fn forward(
         parts.headers.insert(header::HOST, v);
     }
     parts.uri = uri;
-    let client_gzip = coding::accepts_gzip(&parts.headers);
-    if p.block.as_ref().is_some_and(|b| !b.idle()) && is_navigation(&parts.headers) {
+    // Decided once per request: the rewrite of the response and the request's narrowed codings
+    // go together.
+    let block = p.block.as_ref().filter(|b| !b.idle()).cloned();
+    let client_gzip = block.is_some() && coding::accepts_gzip(&parts.headers);
+    if block.is_some() && is_navigation(&parts.headers) {
         // The page must come back in a coding the rewriter can read.
         coding::narrow_accept_encoding(&mut parts.headers);
     }
@@ -404,7 +407,7 @@ async fn forward(
     let page_path = path.split(['?', '#']).next().unwrap_or("/");
     // The origin's own security headers, before ours are added.
     let now = headers::snapshot(&parts.headers);
-    if let Some(changes) = p.baselines.observe(page_path, now.clone()) {
+    if let Some(changes) = p.baselines.observe(page_path, &now) {
         let (store, site, page) = (p.store.clone(), p.site_id.clone(), page_path.to_string());
         tokio::spawn(async move {
             let json = headers::to_json(&now);
@@ -474,7 +477,7 @@ async fn forward(
         };
         body = Body::new(tee::Tee::new(body, p.config.max_inline_html_bytes, sink));
     }
-    if let Some(policy) = p.block.as_ref().filter(|b| !b.idle()) {
+    if let Some(policy) = block {
         // The length changes when a script goes.
         parts.headers.remove(header::CONTENT_LENGTH);
         let (store, alerts, site, at) = (
@@ -508,7 +511,7 @@ async fn forward(
         }
         body = Body::new(coding::Transcode::new(
             body,
-            block::Rewrite::new(&page, policy.clone(), record),
+            block::Rewrite::new(&page, policy, record),
         ));
         if coding != coding::Coding::Identity {
             if client_gzip {
