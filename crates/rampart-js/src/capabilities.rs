@@ -12,10 +12,11 @@ use oxc_ast::AstKind;
 use oxc_ast::ast::{
     Argument, AssignmentTarget, BindingPattern, Expression, IdentifierReference, MemberExpression,
 };
-use oxc_semantic::Semantic;
+use oxc_semantic::Scoping;
 use oxc_syntax::symbol::SymbolId;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
+use std::cell::RefCell;
 
 /// The capability vocabulary of SPEC §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -100,7 +101,7 @@ impl Capability {
 
 /// Facts gathered in one pass, combined at the end.
 #[derive(Default)]
-struct Facts {
+pub(crate) struct Facts {
     caps: BTreeSet<Capability>,
     xhr_ctor: bool,
     open_send: (bool, bool),
@@ -115,47 +116,90 @@ struct Facts {
 /// Constant strings, including those an obfuscator moved into a string array
 /// (`var _0xefb6 = ["\x76\x61\x6c\x75\x65", …]; el[_0xefb6[12]]`): the data flow that is
 /// cheap and that defeats the most common skimmer packing.
+///
+/// The arrays are learned during the one walk over the tree (see `walk.rs`), so a lookup can
+/// come before the declaration it needs (a hoisted `var`, a second declaration of the same
+/// name). Each lookup records how many arrays were known when it ran; [`Resolver::stale`] says
+/// whether any answer could have differed from one given with every array known, and the walk
+/// is then run again with the arrays frozen — rare (obfuscators declare the array first), and
+/// it keeps the result exactly what a separate first pass would give.
 pub(crate) struct Resolver<'s, 'a> {
-    semantic: &'s Semantic<'a>,
-    arrays: HashMap<SymbolId, Vec<&'a str>>,
+    scoping: &'s Scoping,
+    /// Array per symbol, with its registration number.
+    arrays: HashMap<SymbolId, (Vec<&'a str>, u32)>,
+    registered: u32,
+    /// Arrays no longer change (the second walk).
+    frozen: bool,
+    /// (symbol looked up, arrays registered at the time).
+    lookups: RefCell<Vec<(SymbolId, u32)>>,
 }
 
 impl<'s, 'a> Resolver<'s, 'a> {
-    pub(crate) fn new(semantic: &'s Semantic<'a>) -> Self {
-        let mut arrays = HashMap::default();
-        for node in semantic.nodes().iter() {
-            if let AstKind::VariableDeclarator(d) = node.kind()
-                && let BindingPattern::BindingIdentifier(id) = &d.id
-                && let Some(Expression::ArrayExpression(array)) = &d.init
-                && let Some(symbol) = id.symbol_id.get()
-                && !array.elements.is_empty()
-            {
-                let strings: Option<Vec<&'a str>> = array
-                    .elements
-                    .iter()
-                    .map(|e| match e.as_expression() {
-                        Some(Expression::StringLiteral(s)) => Some(s.value.as_str()),
-                        _ => None,
-                    })
-                    .collect();
-                if let Some(strings) = strings {
-                    arrays.insert(symbol, strings);
-                }
+    pub(crate) fn new(scoping: &'s Scoping) -> Self {
+        Self {
+            scoping,
+            arrays: HashMap::default(),
+            registered: 0,
+            frozen: false,
+            lookups: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Learns `var name = ["…", …]` (string elements only).
+    pub(crate) fn node(&mut self, kind: &AstKind<'a>) {
+        if self.frozen {
+            return;
+        }
+        if let AstKind::VariableDeclarator(d) = kind
+            && let BindingPattern::BindingIdentifier(id) = &d.id
+            && let Some(Expression::ArrayExpression(array)) = &d.init
+            && let Some(symbol) = id.symbol_id.get()
+            && !array.elements.is_empty()
+        {
+            let strings: Option<Vec<&'a str>> = array
+                .elements
+                .iter()
+                .map(|e| match e.as_expression() {
+                    Some(Expression::StringLiteral(s)) => Some(s.value.as_str()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(strings) = strings {
+                let n = self.registered;
+                self.registered += 1;
+                // A second array for the same name replaces the first, as the old one-pass
+                // table did; a lookup that read the first is caught by `stale`.
+                self.arrays.insert(symbol, (strings, n));
             }
         }
-        Self { semantic, arrays }
+    }
+
+    /// Whether some lookup of this walk ran before an array it needed was known.
+    pub(crate) fn stale(&self) -> bool {
+        !self.frozen
+            && self.lookups.borrow().iter().any(|(symbol, known)| {
+                self.arrays
+                    .get(symbol)
+                    .is_some_and(|(_, registered)| registered >= known)
+            })
+    }
+
+    /// Keeps the arrays learned so far for a second walk.
+    pub(crate) fn freeze(&mut self) {
+        self.frozen = true;
+        self.lookups.get_mut().clear();
     }
 
     /// Whether the code declares a string array of at least `min` strings and indexes it
     /// (the first step of most obfuscators).
     pub(crate) fn has_string_array(&self, min: usize) -> bool {
-        self.arrays.values().any(|a| a.len() >= min)
+        self.arrays.values().any(|(a, _)| a.len() >= min)
     }
 
-    fn symbol_of(&self, id: &IdentifierReference<'_>) -> Option<SymbolId> {
+    pub(crate) fn symbol_of(&self, id: &IdentifierReference<'_>) -> Option<SymbolId> {
         id.reference_id
             .get()
-            .and_then(|r| self.semantic.scoping().get_reference(r).symbol_id())
+            .and_then(|r| self.scoping.get_reference(r).symbol_id())
     }
 
     pub(crate) fn is_global(&self, id: &IdentifierReference<'_>) -> bool {
@@ -165,14 +209,18 @@ impl<'s, 'a> Resolver<'s, 'a> {
     pub(crate) fn const_string(&self, expr: &Expression<'a>) -> Option<&'a str> {
         match expr.without_parentheses() {
             Expression::StringLiteral(s) => Some(s.value.as_str()),
-            Expression::ComputedMemberExpression(m) if !self.arrays.is_empty() => {
+            Expression::ComputedMemberExpression(m) => {
                 let Expression::Identifier(array) = m.object.without_parentheses() else {
                     return None;
                 };
                 let Expression::NumericLiteral(index) = m.expression.without_parentheses() else {
                     return None;
                 };
-                let strings = self.arrays.get(&self.symbol_of(array)?)?;
+                let symbol = self.symbol_of(array)?;
+                if !self.frozen {
+                    self.lookups.borrow_mut().push((symbol, self.registered));
+                }
+                let (strings, _) = self.arrays.get(&symbol)?;
                 let i = index.value;
                 (i >= 0.0 && i.fract() == 0.0)
                     .then(|| strings.get(i as usize).copied())
@@ -294,17 +342,15 @@ pub(crate) fn is_global_this_idiom<'a>(args: &[Argument<'a>], resolve: &Resolver
             .is_some_and(|body| body.trim().trim_end_matches(';').trim_end() == "return this")
 }
 
-pub(crate) fn detect<'a>(
-    semantic: &Semantic<'a>,
-    resolve: &Resolver<'_, 'a>,
-) -> BTreeSet<Capability> {
-    use Capability::*;
-    let mut f = Facts::default();
-    for node in semantic.nodes().iter() {
-        match node.kind() {
+impl Facts {
+    /// Gathers what one node tells (see `walk.rs`).
+    pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
+        use Capability::*;
+        let f = self;
+        match kind {
             AstKind::IdentifierReference(r) => {
                 if !resolve.is_global(r) {
-                    continue;
+                    return;
                 }
                 match r.name.as_str() {
                     "fetch" => f.caps.insert(NetworkFetch),
@@ -442,17 +488,21 @@ pub(crate) fn detect<'a>(
             _ => {}
         }
     }
-    if f.xhr_ctor && f.open_send.0 && f.open_send.1 {
-        f.caps.insert(NetworkXhr);
+    /// Combines the facts of the whole script.
+    pub(crate) fn finish(mut self) -> BTreeSet<Capability> {
+        use Capability::*;
+        if self.xhr_ctor && self.open_send.0 && self.open_send.1 {
+            self.caps.insert(NetworkXhr);
+        }
+        if self.value_read && self.input_lookup {
+            self.caps.insert(ReadFormFields);
+        }
+        if self.script_element && (self.dom_insert || self.src_set) {
+            self.caps.insert(NetworkScriptInject);
+        }
+        if self.img_element && self.src_set {
+            self.caps.insert(NetworkImage);
+        }
+        self.caps
     }
-    if f.value_read && f.input_lookup {
-        f.caps.insert(ReadFormFields);
-    }
-    if f.script_element && (f.dom_insert || f.src_set) {
-        f.caps.insert(NetworkScriptInject);
-    }
-    if f.img_element && f.src_set {
-        f.caps.insert(NetworkImage);
-    }
-    f.caps
 }

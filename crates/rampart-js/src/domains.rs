@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 
 use oxc_ast::AstKind;
 use oxc_ast::ast::{BinaryOperator, Expression};
-use oxc_semantic::Semantic;
 
 /// Longest constant concatenation folded, in operands.
 const MAX_FOLD_DEPTH: usize = 64;
@@ -28,43 +27,51 @@ fn fold(expr: &Expression<'_>, depth: usize, out: &mut String) -> bool {
     }
 }
 
-/// Domains named in the code: `(visible, hidden)`. The classifier's `domains` signal counts
-/// the visible ones (what it was trained on); the hidden ones are evidence for the rules and
-/// part of what the analysis reports.
-pub(crate) fn collect(semantic: &Semantic<'_>) -> (BTreeSet<String>, BTreeSet<String>) {
-    let mut domains = BTreeSet::new();
-    let mut hidden = BTreeSet::new();
-    let mut note = |text: &str, domains: &mut BTreeSet<String>| {
-        scan(text, domains);
-        scan_hidden(text, &mut hidden);
-    };
-    let nodes = semantic.nodes();
-    for (id, node) in nodes.iter_enumerated() {
-        match node.kind() {
-            AstKind::StringLiteral(s) => note(s.value.as_str(), &mut domains),
-            AstKind::TemplateElement(t) => note(t.value.raw.as_str(), &mut domains),
+/// Domains named in the code, gathered node by node (see `walk.rs`).
+#[derive(Default)]
+pub(crate) struct Collector {
+    domains: BTreeSet<String>,
+    hidden: BTreeSet<String>,
+}
+
+impl Collector {
+    fn note(&mut self, text: &str) {
+        scan(text, &mut self.domains);
+        scan_hidden(text, &mut self.hidden);
+    }
+
+    pub(crate) fn node(&mut self, kind: &AstKind<'_>, parent: Option<&AstKind<'_>>) {
+        match kind {
+            AstKind::StringLiteral(s) => self.note(s.value.as_str()),
+            AstKind::TemplateElement(t) => self.note(t.value.raw.as_str()),
             AstKind::BinaryExpression(b) if b.operator == BinaryOperator::Addition => {
                 // Fold only maximal chains: skip a `+` whose parent is itself a `+`.
-                if matches!(nodes.parent_kind(id), AstKind::BinaryExpression(p) if p.operator == BinaryOperator::Addition)
+                if matches!(parent, Some(AstKind::BinaryExpression(p)) if p.operator == BinaryOperator::Addition)
                 {
-                    continue;
+                    return;
                 }
                 let mut text = String::new();
                 if fold(&b.left, 0, &mut text) && fold(&b.right, 0, &mut text) {
-                    note(&text, &mut domains);
+                    self.note(&text);
                 } else {
                     // Partial chains: `"https://" + host_var` tells nothing; `"https://a.example/" + path` does.
                     let mut left = String::new();
                     if fold(&b.left, 0, &mut left) {
-                        note(&left, &mut domains);
+                        self.note(&left);
                     }
                 }
             }
             _ => {}
         }
     }
-    hidden.retain(|d| !domains.contains(d));
-    (domains, hidden)
+
+    /// `(visible, hidden)`. The classifier's `domains` signal counts the visible ones (what it
+    /// was trained on); the hidden ones are evidence for the rules and part of what the analysis
+    /// reports.
+    pub(crate) fn finish(mut self) -> (BTreeSet<String>, BTreeSet<String>) {
+        self.hidden.retain(|d| !self.domains.contains(d));
+        (self.domains, self.hidden)
+    }
 }
 
 /// URLs in `text` once HTML numeric character references are decoded, or once it is reversed.

@@ -336,16 +336,190 @@ fn looks_like_ip_url(s: &str) -> bool {
     })
 }
 
-/// Computes the vector. `caps`, `flows` and `domains` come from the same analysis.
+/// Literal, name and call counts, gathered node by node (see `walk.rs`).
+pub(crate) struct Counter {
+    haystack: String,
+    strings: usize,
+    string_bytes: usize,
+    string_max: usize,
+    entropy_sum: f32,
+    entropy_n: usize,
+    blobs: usize,
+    ip_urls: usize,
+    urls: usize,
+    decoders: usize,
+    evals: usize,
+    doc_write: usize,
+    iframes: usize,
+    scripts: usize,
+    hardware: bool,
+    concat: usize,
+    packer: usize,
+    global_refs: usize,
+    refs: usize,
+    name_bits: Vec<bool>,
+}
+
+impl Default for Counter {
+    fn default() -> Self {
+        Self {
+            haystack: String::new(),
+            strings: 0,
+            string_bytes: 0,
+            string_max: 0,
+            entropy_sum: 0.0,
+            entropy_n: 0,
+            blobs: 0,
+            ip_urls: 0,
+            urls: 0,
+            decoders: 0,
+            evals: 0,
+            doc_write: 0,
+            iframes: 0,
+            scripts: 0,
+            hardware: false,
+            concat: 0,
+            packer: 0,
+            global_refs: 0,
+            refs: 0,
+            name_bits: vec![false; NAME_BUCKETS],
+        }
+    }
+}
+
+impl Counter {
+    fn note_name(&mut self, name: &str) {
+        self.name_bits[(xxh3_64(name.as_bytes()) % NAME_BUCKETS as u64) as usize] = true;
+        self.haystack.push(' ');
+        self.haystack
+            .extend(name.chars().map(|c| c.to_ascii_lowercase()));
+    }
+
+    pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
+        match kind {
+            AstKind::StringLiteral(s) => {
+                let text = s.value.as_str();
+                self.strings += 1;
+                self.string_bytes += text.len();
+                self.string_max = self.string_max.max(text.len());
+                if text.len() >= 16 {
+                    let e = entropy(text);
+                    self.entropy_sum += e;
+                    self.entropy_n += 1;
+                    if text.len() >= 64 && e > 4.5 {
+                        self.blobs += 1;
+                    }
+                }
+                if text.contains("://") || text.starts_with("//") {
+                    self.urls += 1;
+                    self.ip_urls += usize::from(looks_like_ip_url(text));
+                }
+                if text.len() <= MAX_SCANNED_LITERAL {
+                    self.haystack.push(' ');
+                    self.haystack
+                        .extend(text.chars().map(|c| c.to_ascii_lowercase()));
+                }
+            }
+            AstKind::IdentifierName(p) => {
+                let name = p.name.as_str();
+                self.note_name(name);
+                match name {
+                    "hardwareConcurrency" => self.hardware = true,
+                    "split" | "reverse" | "join" | "replace" | "charAt" | "substr" => {
+                        self.packer += 1
+                    }
+                    _ => {}
+                }
+            }
+            AstKind::IdentifierReference(r) => {
+                self.refs += 1;
+                if resolve.is_global(r) {
+                    self.global_refs += 1;
+                    self.note_name(r.name.as_str());
+                }
+            }
+            AstKind::ComputedMemberExpression(m) => {
+                if let Some(name) = resolve.const_string(&m.expression)
+                    && !matches!(m.expression, Expression::StringLiteral(_))
+                {
+                    self.note_name(name);
+                }
+            }
+            AstKind::BinaryExpression(b)
+                if b.operator.is_arithmetic()
+                    && (matches!(b.left, Expression::StringLiteral(_))
+                        || matches!(b.right, Expression::StringLiteral(_))) =>
+            {
+                self.concat += 1;
+            }
+            AstKind::CallExpression(call) => match resolve.callee_name(&call.callee) {
+                Some(
+                    "atob" | "fromCharCode" | "unescape" | "charCodeAt" | "decodeURIComponent"
+                    | "decodeURI" | "escape",
+                ) => self.decoders += 1,
+                Some("Function") if is_global_this_idiom(&call.arguments, resolve) => {}
+                Some("eval" | "Function" | "execScript") => self.evals += 1,
+                Some("setTimeout" | "setInterval")
+                    if call
+                        .arguments
+                        .first()
+                        .and_then(|a| a.as_expression())
+                        .is_some_and(|e| {
+                            matches!(
+                                e,
+                                Expression::StringLiteral(_) | Expression::BinaryExpression(_)
+                            )
+                        }) =>
+                {
+                    self.evals += 1
+                }
+                Some("write" | "writeln") => self.doc_write += 1,
+                Some("createElement") => {
+                    match resolve
+                        .first_string(&call.arguments)
+                        .map(str::to_ascii_lowercase)
+                        .as_deref()
+                    {
+                        Some("iframe") => self.iframes += 1,
+                        Some("script") => self.scripts += 1,
+                        _ => {}
+                    }
+                }
+                _ => {}
+            },
+            AstKind::NewExpression(new)
+                if resolve.callee_name(&new.callee) == Some("Function")
+                    && !is_global_this_idiom(&new.arguments, resolve) =>
+            {
+                self.evals += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What the rest of the same analysis found, which the vector also reads.
+pub(crate) struct Findings<'f> {
+    pub caps: &'f BTreeSet<Capability>,
+    pub flows: &'f BTreeSet<String>,
+    pub domains: &'f BTreeSet<String>,
+    pub parse_errors: usize,
+}
+
+/// Computes the vector from the walk's counts and the other findings.
 pub(crate) fn extract<'a>(
     semantic: &Semantic<'a>,
     resolve: &Resolver<'_, 'a>,
     stream: &Stream,
-    caps: &BTreeSet<Capability>,
-    flows: &BTreeSet<String>,
-    domains: &BTreeSet<String>,
-    parse_errors: usize,
+    found: Findings<'_>,
+    counter: Counter,
 ) -> Vec<f32> {
+    let Findings {
+        caps,
+        flows,
+        domains,
+        parse_errors,
+    } = found;
     let source = semantic.source_text();
     let mut v = vec![0f32; dimension()];
     let mut set = |name: &str, value: f32| v[idx(name)] = value;
@@ -378,148 +552,38 @@ pub(crate) fn extract<'a>(
     );
     set("domains", logc(domains.len() as f32, 5.0));
 
-    // One pass over the nodes for literals, names and calls.
-    let mut haystack = String::new();
-    let (mut strings, mut string_bytes, mut string_max) = (0usize, 0usize, 0usize);
-    let (mut entropy_sum, mut entropy_n, mut blobs, mut ip_urls, mut urls) =
-        (0f32, 0usize, 0usize, 0usize, 0usize);
-    let (mut decoders, mut evals, mut doc_write, mut iframes, mut scripts) =
-        (0usize, 0usize, 0usize, 0usize, 0usize);
-    let (mut hardware, mut concat, mut packer, mut global_refs, mut refs) =
-        (false, 0usize, 0usize, 0usize, 0usize);
-    let mut name_bits = vec![false; NAME_BUCKETS];
-    let mut note_name = |name: &str, haystack: &mut String| {
-        name_bits[(xxh3_64(name.as_bytes()) % NAME_BUCKETS as u64) as usize] = true;
-        haystack.push(' ');
-        haystack.extend(name.chars().map(|c| c.to_ascii_lowercase()));
-    };
-    for node in semantic.nodes().iter() {
-        match node.kind() {
-            AstKind::StringLiteral(s) => {
-                let text = s.value.as_str();
-                strings += 1;
-                string_bytes += text.len();
-                string_max = string_max.max(text.len());
-                if text.len() >= 16 {
-                    let e = entropy(text);
-                    entropy_sum += e;
-                    entropy_n += 1;
-                    if text.len() >= 64 && e > 4.5 {
-                        blobs += 1;
-                    }
-                }
-                if text.contains("://") || text.starts_with("//") {
-                    urls += 1;
-                    ip_urls += usize::from(looks_like_ip_url(text));
-                }
-                if text.len() <= MAX_SCANNED_LITERAL {
-                    haystack.push(' ');
-                    haystack.extend(text.chars().map(|c| c.to_ascii_lowercase()));
-                }
-            }
-            AstKind::IdentifierName(p) => {
-                let name = p.name.as_str();
-                note_name(name, &mut haystack);
-                match name {
-                    "hardwareConcurrency" => hardware = true,
-                    "split" | "reverse" | "join" | "replace" | "charAt" | "substr" => packer += 1,
-                    _ => {}
-                }
-            }
-            AstKind::IdentifierReference(r) => {
-                refs += 1;
-                if resolve.is_global(r) {
-                    global_refs += 1;
-                    note_name(r.name.as_str(), &mut haystack);
-                }
-            }
-            AstKind::ComputedMemberExpression(m) => {
-                if let Some(name) = resolve.const_string(&m.expression)
-                    && !matches!(m.expression, Expression::StringLiteral(_))
-                {
-                    note_name(name, &mut haystack);
-                }
-            }
-            AstKind::BinaryExpression(b)
-                if b.operator.is_arithmetic()
-                    && (matches!(b.left, Expression::StringLiteral(_))
-                        || matches!(b.right, Expression::StringLiteral(_))) =>
-            {
-                concat += 1;
-            }
-            AstKind::CallExpression(call) => match resolve.callee_name(&call.callee) {
-                Some(
-                    "atob" | "fromCharCode" | "unescape" | "charCodeAt" | "decodeURIComponent"
-                    | "decodeURI" | "escape",
-                ) => decoders += 1,
-                Some("Function") if is_global_this_idiom(&call.arguments, resolve) => {}
-                Some("eval" | "Function" | "execScript") => evals += 1,
-                Some("setTimeout" | "setInterval")
-                    if call
-                        .arguments
-                        .first()
-                        .and_then(|a| a.as_expression())
-                        .is_some_and(|e| {
-                            matches!(
-                                e,
-                                Expression::StringLiteral(_) | Expression::BinaryExpression(_)
-                            )
-                        }) =>
-                {
-                    evals += 1
-                }
-                Some("write" | "writeln") => doc_write += 1,
-                Some("createElement") => {
-                    match resolve
-                        .first_string(&call.arguments)
-                        .map(str::to_ascii_lowercase)
-                        .as_deref()
-                    {
-                        Some("iframe") => iframes += 1,
-                        Some("script") => scripts += 1,
-                        _ => {}
-                    }
-                }
-                _ => {}
-            },
-            AstKind::NewExpression(new)
-                if resolve.callee_name(&new.callee) == Some("Function")
-                    && !is_global_this_idiom(&new.arguments, resolve) =>
-            {
-                evals += 1;
-            }
-            _ => {}
-        }
-    }
     let nodes = stream.len().max(1);
     let mut set = |name: &str, value: f32| v[idx(name)] = value;
-    set("ip_urls", logc(ip_urls as f32, 3.0));
-    set("url_literals", logc(urls as f32, 8.0));
-    set("strings_per_node", ratio(strings * 4, nodes));
+    set("ip_urls", logc(counter.ip_urls as f32, 3.0));
+    set("url_literals", logc(counter.urls as f32, 8.0));
+    set("strings_per_node", ratio(counter.strings * 4, nodes));
     set(
         "string_len_mean",
-        logc(string_bytes as f32 / strings.max(1) as f32, 12.0),
+        logc(
+            counter.string_bytes as f32 / counter.strings.max(1) as f32,
+            12.0,
+        ),
     );
-    set("string_len_max", logc(string_max as f32, 20.0));
+    set("string_len_max", logc(counter.string_max as f32, 20.0));
     set(
         "string_entropy",
-        if entropy_n == 0 {
+        if counter.entropy_n == 0 {
             0.0
         } else {
-            entropy_sum / entropy_n as f32 / 8.0
+            counter.entropy_sum / counter.entropy_n as f32 / 8.0
         },
     );
-    set("packed_blobs", logc(blobs as f32, 6.0));
-    set("decoders", logc(decoders as f32, 10.0));
-    set("evals", logc(evals as f32, 6.0));
-    set("doc_write", logc(doc_write as f32, 6.0));
-    set("create_iframe", logc(iframes as f32, 4.0));
-    set("create_script", logc(scripts as f32, 4.0));
-    set("hardware", f32::from(u8::from(hardware)));
-    set("string_concat", ratio(concat * 8, nodes));
-    set("packer", logc(packer as f32, 10.0));
-    set("globals", ratio(global_refs, refs));
-    for ((signal, _), count) in VOCABULARY.iter().zip(count_vocabulary(&haystack)) {
+    set("packed_blobs", logc(counter.blobs as f32, 6.0));
+    set("decoders", logc(counter.decoders as f32, 10.0));
+    set("evals", logc(counter.evals as f32, 6.0));
+    set("doc_write", logc(counter.doc_write as f32, 6.0));
+    set("create_iframe", logc(counter.iframes as f32, 4.0));
+    set("create_script", logc(counter.scripts as f32, 4.0));
+    set("hardware", f32::from(u8::from(counter.hardware)));
+    set("string_concat", ratio(counter.concat * 8, nodes));
+    set("packer", logc(counter.packer as f32, 10.0));
+    set("globals", ratio(counter.global_refs, counter.refs));
+    for ((signal, _), count) in VOCABULARY.iter().zip(count_vocabulary(&counter.haystack)) {
         set(signal, logc(count as f32, 8.0));
     }
 
@@ -614,7 +678,7 @@ pub(crate) fn extract<'a>(
         }
     }
     let base = base + NGRAM_BUCKETS;
-    for (i, bit) in name_bits.into_iter().enumerate() {
+    for (i, bit) in counter.name_bits.into_iter().enumerate() {
         v[base + i] = f32::from(u8::from(bit));
     }
     v

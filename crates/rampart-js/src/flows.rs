@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 
 use oxc_ast::AstKind;
 use oxc_ast::ast::{AssignmentTarget, BindingPattern, Expression, SimpleAssignmentTarget};
-use oxc_semantic::Semantic;
 use oxc_span::{GetSpan, Span};
 use oxc_syntax::symbol::SymbolId;
 use rustc_hash::FxHashMap as HashMap;
@@ -19,15 +18,10 @@ use crate::capabilities::Resolver;
 /// Fixpoint rounds: enough for chains of a few assignments, bounded for hostile input.
 const MAX_ROUNDS: usize = 6;
 
-fn root_symbol(semantic: &Semantic<'_>, mut e: &Expression<'_>) -> Option<SymbolId> {
+fn root_symbol(resolve: &Resolver<'_, '_>, mut e: &Expression<'_>) -> Option<SymbolId> {
     loop {
         match e.without_parentheses() {
-            Expression::Identifier(id) => {
-                return id
-                    .reference_id
-                    .get()
-                    .and_then(|r| semantic.scoping().get_reference(r).symbol_id());
-            }
+            Expression::Identifier(id) => return resolve.symbol_of(id),
             other => e = other.as_member_expression()?.object(),
         }
     }
@@ -93,46 +87,48 @@ impl Index {
     }
 }
 
-/// `source → sink` pairs, e.g. `read:form-fields -> network:xhr`.
-pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) -> BTreeSet<String> {
-    use Capability::*;
-    let mut sources: Vec<(u32, Capability)> = Vec::new();
-    let mut refs: Vec<(u32, SymbolId)> = Vec::new();
-    // Assignments (target symbol, value span) and sink calls (sink kind, argument spans).
-    let mut assigns: Vec<(SymbolId, Span)> = Vec::new();
-    let mut sinks: Vec<(Capability, Vec<Span>)> = Vec::new();
-    for node in semantic.nodes().iter() {
-        match node.kind() {
+/// Sources, local references, assignments and sink calls, gathered node by node (see
+/// `walk.rs`).
+#[derive(Default)]
+pub(crate) struct Collector {
+    sources: Vec<(u32, Capability)>,
+    refs: Vec<(u32, SymbolId)>,
+    /// Assignments (target symbol, value span).
+    assigns: Vec<(SymbolId, Span)>,
+    /// Sink calls (sink kind, argument spans).
+    sinks: Vec<(Capability, Vec<Span>)>,
+}
+
+impl Collector {
+    pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
+        use Capability::*;
+        match kind {
             AstKind::IdentifierReference(r) => {
-                if let Some(sym) = r
-                    .reference_id
-                    .get()
-                    .and_then(|id| semantic.scoping().get_reference(id).symbol_id())
-                {
-                    refs.push((r.span.start, sym));
+                if let Some(sym) = resolve.symbol_of(r) {
+                    self.refs.push((r.span.start, sym));
                 }
             }
             // `el.value`, or `el[_0x3a[7]]` through an obfuscator's string array.
             AstKind::StaticMemberExpression(_) | AstKind::ComputedMemberExpression(_) => {
-                let (span, name) = match node.kind() {
+                let (span, name) = match kind {
                     AstKind::StaticMemberExpression(m) => (m.span, Some(m.property.name.as_str())),
                     AstKind::ComputedMemberExpression(m) => {
                         (m.span, resolve.const_string(&m.expression))
                     }
-                    _ => continue,
+                    _ => return,
                 };
                 match name {
-                    Some("value") => sources.push((span.start, ReadFormFields)),
-                    Some("cookie") => sources.push((span.start, ReadCookie)),
+                    Some("value") => self.sources.push((span.start, ReadFormFields)),
+                    Some("cookie") => self.sources.push((span.start, ReadCookie)),
                     Some("localStorage" | "sessionStorage") => {
-                        sources.push((span.start, ReadStorage))
+                        self.sources.push((span.start, ReadStorage))
                     }
                     _ => {}
                 }
             }
             AstKind::NewExpression(n) if matches!(n.callee.without_parentheses(), Expression::Identifier(id) if id.name == "FormData") =>
             {
-                sources.push((n.span.start, ReadFormFields));
+                self.sources.push((n.span.start, ReadFormFields));
             }
             AstKind::CallExpression(call) => {
                 let name =
@@ -144,12 +140,12 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
                         });
                 match name {
                     Some("val") if call.arguments.is_empty() => {
-                        sources.push((call.span.start, ReadFormFields))
+                        self.sources.push((call.span.start, ReadFormFields))
                     }
                     Some("serialize" | "serializeArray") => {
-                        sources.push((call.span.start, ReadFormFields))
+                        self.sources.push((call.span.start, ReadFormFields))
                     }
-                    Some("getItem") => sources.push((call.span.start, ReadStorage)),
+                    Some("getItem") => self.sources.push((call.span.start, ReadStorage)),
                     _ => {}
                 }
                 let sink = match name {
@@ -160,28 +156,26 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
                     _ => None,
                 };
                 if let Some(sink) = sink {
-                    sinks.push((sink, call.arguments.iter().map(GetSpan::span).collect()));
+                    self.sinks
+                        .push((sink, call.arguments.iter().map(GetSpan::span).collect()));
                 }
             }
             AstKind::VariableDeclarator(d) => {
                 if let (BindingPattern::BindingIdentifier(id), Some(init)) = (&d.id, &d.init)
                     && let Some(sym) = id.symbol_id.get()
                 {
-                    assigns.push((sym, init.span()));
+                    self.assigns.push((sym, init.span()));
                 }
             }
             AstKind::AssignmentExpression(a) => {
                 let target = match &a.left {
-                    AssignmentTarget::AssignmentTargetIdentifier(id) => id
-                        .reference_id
-                        .get()
-                        .and_then(|r| semantic.scoping().get_reference(r).symbol_id()),
+                    AssignmentTarget::AssignmentTargetIdentifier(id) => resolve.symbol_of(id),
                     other => other
                         .as_member_expression()
-                        .and_then(|m| root_symbol(semantic, m.object())),
+                        .and_then(|m| root_symbol(resolve, m.object())),
                 };
                 if let Some(sym) = target {
-                    assigns.push((sym, a.right.span()));
+                    self.assigns.push((sym, a.right.span()));
                 }
                 // `img.src = url + data` (or `img[_0x1f[2]] = …`): a network sink by assignment.
                 let property = match a.left.as_simple_assignment_target() {
@@ -194,55 +188,65 @@ pub(crate) fn detect<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) ->
                     _ => None,
                 };
                 if property == Some("src") {
-                    sinks.push((NetworkImage, vec![a.right.span()]));
+                    self.sinks.push((NetworkImage, vec![a.right.span()]));
                 }
             }
             _ => {}
         }
     }
-    // Nothing to connect: most libraries stop here.
-    if sinks.is_empty() || sources.is_empty() {
-        return BTreeSet::new();
-    }
-    let mut index = Index {
-        sources: Default::default(),
-        refs,
-        tainted_refs: Default::default(),
-    };
-    for (start, kind) in sources {
-        index.sources[slot(kind)].0.push(start);
-    }
-    for starts in &mut index.sources {
-        starts.0.sort_unstable();
-    }
-    index.refs.sort_unstable_by_key(|(s, _)| *s);
-    let mut taint: HashMap<SymbolId, u8> = HashMap::default();
-    for _ in 0..MAX_ROUNDS {
-        let mut changed = false;
-        for (sym, span) in &assigns {
-            let kinds = index.kinds_in(*span);
-            if kinds == 0 {
-                continue;
+
+    /// `source → sink` pairs, e.g. `read:form-fields -> network:xhr`.
+    pub(crate) fn finish(self) -> BTreeSet<String> {
+        let Self {
+            sources,
+            refs,
+            assigns,
+            sinks,
+        } = self;
+        // Nothing to connect: most libraries stop here.
+        if sinks.is_empty() || sources.is_empty() {
+            return BTreeSet::new();
+        }
+        let mut index = Index {
+            sources: Default::default(),
+            refs,
+            tainted_refs: Default::default(),
+        };
+        for (start, kind) in sources {
+            index.sources[slot(kind)].0.push(start);
+        }
+        for starts in &mut index.sources {
+            starts.0.sort_unstable();
+        }
+        index.refs.sort_unstable_by_key(|(s, _)| *s);
+        let mut taint: HashMap<SymbolId, u8> = HashMap::default();
+        for _ in 0..MAX_ROUNDS {
+            let mut changed = false;
+            for (sym, span) in &assigns {
+                let kinds = index.kinds_in(*span);
+                if kinds == 0 {
+                    continue;
+                }
+                let entry = taint.entry(*sym).or_default();
+                changed |= *entry | kinds != *entry;
+                *entry |= kinds;
             }
-            let entry = taint.entry(*sym).or_default();
-            changed |= *entry | kinds != *entry;
-            *entry |= kinds;
+            if !changed {
+                break;
+            }
+            index.retaint(&taint);
         }
-        if !changed {
-            break;
-        }
-        index.retaint(&taint);
-    }
-    let mut flows = BTreeSet::new();
-    for (sink, args) in &sinks {
-        for arg in args {
-            let kinds = index.kinds_in(*arg);
-            for (i, source) in SOURCE_KINDS.iter().enumerate() {
-                if kinds & (1 << i) != 0 {
-                    flows.insert(format!("{} -> {}", source.name(), sink.name()));
+        let mut flows = BTreeSet::new();
+        for (sink, args) in &sinks {
+            for arg in args {
+                let kinds = index.kinds_in(*arg);
+                for (i, source) in SOURCE_KINDS.iter().enumerate() {
+                    if kinds & (1 << i) != 0 {
+                        flows.insert(format!("{} -> {}", source.name(), sink.name()));
+                    }
                 }
             }
         }
+        flows
     }
-    flows
 }

@@ -8,7 +8,7 @@
 
 use oxc_ast::ast::Expression;
 use oxc_ast::{AstKind, AstType};
-use oxc_semantic::Semantic;
+use oxc_semantic::Scoping;
 use oxc_span::{GetSpan, Span};
 use oxc_syntax::symbol::SymbolId;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
@@ -28,8 +28,6 @@ pub(crate) struct Stream {
     /// Nodes that carry no behaviour and that printers add or drop at will (empty statements,
     /// the `{ return … }` wrapper of a one-statement arrow): left out of every hash.
     pub skip: Vec<bool>,
-    /// Parent index of each node (the root is its own parent).
-    pub parents: Vec<u32>,
 }
 
 fn mix(kind: u8, payload: u64) -> u64 {
@@ -59,24 +57,21 @@ fn ident_like(s: &str) -> bool {
 }
 
 /// `x => { return y; }` is `x => y` (oxc does not visit the body of the latter): a printer's
-/// choice, not a change. True for the body and the `return` of the former.
-fn is_sole_arrow_return(
-    nodes: &oxc_semantic::AstNodes<'_>,
-    id: oxc_syntax::node::NodeId,
-    kind: &AstKind<'_>,
-) -> bool {
-    let body_of_arrow = |body: &oxc_ast::ast::FunctionBody<'_>, body_id| {
+/// choice, not a change. True for the body and the `return` of the former. `ancestors` ends
+/// with the node's parent.
+fn is_sole_arrow_return(kind: &AstKind<'_>, ancestors: &[AstKind<'_>]) -> bool {
+    let body_of_arrow = |body: &oxc_ast::ast::FunctionBody<'_>, parent: Option<&AstKind<'_>>| {
         body.directives.is_empty()
             && body.statements.len() == 1
             && matches!(&body.statements[0], oxc_ast::ast::Statement::ReturnStatement(r) if r.argument.is_some())
-            && matches!(nodes.parent_kind(body_id), AstKind::ArrowFunctionExpression(a) if !a.is_expression())
+            && matches!(parent, Some(AstKind::ArrowFunctionExpression(a)) if !a.is_expression())
     };
     match kind {
-        AstKind::FunctionBody(b) => body_of_arrow(b, id),
-        AstKind::ReturnStatement(_) => {
-            let parent = nodes.parent_id(id);
-            matches!(nodes.kind(parent), AstKind::FunctionBody(b) if body_of_arrow(b, parent))
-        }
+        AstKind::FunctionBody(b) => body_of_arrow(b, ancestors.last()),
+        AstKind::ReturnStatement(_) => match ancestors {
+            [.., grandparent, AstKind::FunctionBody(b)] => body_of_arrow(b, Some(grandparent)),
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -92,117 +87,125 @@ fn is_name_position(parent: &AstKind<'_>, span: Span) -> bool {
     }
 }
 
-impl Stream {
-    pub fn build(semantic: &Semantic<'_>) -> Self {
-        let nodes = semantic.nodes();
-        let scoping = semantic.scoping();
-        let n = nodes.len();
-        let mut s = Stream {
-            tokens: Vec::with_capacity(n),
-            loose: Vec::with_capacity(n),
-            depths: Vec::with_capacity(n),
-            types: Vec::with_capacity(n),
-            skip: Vec::with_capacity(n),
-            parents: Vec::with_capacity(n),
-        };
+/// Builds the [`Stream`] node by node, in the walk's pre-order (see `walk.rs`).
+pub(crate) struct Builder<'s> {
+    pub stream: Stream,
+    scoping: &'s Scoping,
+    /// Alpha-renaming table indexed by symbol id (dense), u32::MAX = not seen yet.
+    symbols: Vec<u32>,
+    seen: u32,
+}
 
-        // Alpha-renaming table indexed by symbol id (dense), u32::MAX = not seen yet.
-        let mut symbols: Vec<u32> = vec![u32::MAX; scoping.symbols_len()];
-        let mut seen = 0u32;
-        let mut local = |sym: SymbolId| {
-            let slot = &mut symbols[sym.index()];
-            if *slot == u32::MAX {
-                *slot = seen;
-                seen += 1;
-            }
-            *slot
-        };
-        let static_member = AstType::StaticMemberExpression as u8;
-        let identifier_name = AstType::IdentifierName as u8;
-        for (id, node) in nodes.iter_enumerated() {
-            let kind = node.kind();
-            let mut ty = kind.ty() as u8;
-            let mut sym: Option<u32> = None;
-            let payload: u64 = match kind {
-                AstKind::IdentifierReference(r) => {
-                    match r
-                        .reference_id
-                        .get()
-                        .and_then(|rid| scoping.get_reference(rid).symbol_id())
-                    {
-                        Some(symbol) => {
-                            sym = Some(local(symbol));
-                            0
-                        }
-                        None => name_hash(1, r.name.as_str()),
-                    }
-                }
-                AstKind::BindingIdentifier(b) => match b.symbol_id.get() {
-                    Some(symbol) => {
-                        sym = Some(local(symbol));
-                        0
-                    }
-                    None => 0,
-                },
-                AstKind::IdentifierName(p) => name_hash(2, p.name.as_str()),
-                // `{"key": v}` is `{key: v}` and `a["b"]` is `a.b`: minifiers switch freely.
-                AstKind::StringLiteral(l)
-                    if is_name_position(&nodes.parent_kind(id), l.span)
-                        && ident_like(l.value.as_str()) =>
-                {
-                    ty = identifier_name;
-                    name_hash(2, l.value.as_str())
-                }
-                AstKind::ComputedMemberExpression(m) if matches!(&m.expression, Expression::StringLiteral(l) if ident_like(l.value.as_str())) =>
-                {
-                    ty = static_member;
-                    0
-                }
-                AstKind::PrivateIdentifier(p) => name_hash(3, p.name.as_str()),
-                AstKind::JSXIdentifier(p) => name_hash(4, p.name.as_str()),
-                AstKind::BinaryExpression(e) => e.operator as u64,
-                AstKind::LogicalExpression(e) => e.operator as u64,
-                AstKind::UnaryExpression(e) => e.operator as u64,
-                AstKind::UpdateExpression(e) => (e.operator as u64) << 1 | u64::from(e.prefix),
-                AstKind::AssignmentExpression(e) => e.operator as u64,
-                AstKind::BooleanLiteral(b) => u64::from(b.value),
-                AstKind::VariableDeclaration(d) => d.kind as u64,
-                AstKind::MethodDefinition(m) => (m.kind as u64) << 1 | u64::from(m.r#static),
-                AstKind::PropertyDefinition(p) => u64::from(p.r#static),
-                _ => 0,
-            };
-            let loose = if sym.is_some() {
-                mix(ty, LOCAL)
-            } else {
-                mix(ty, payload)
-            };
-            let token = match sym {
-                Some(i) => local_token(ty, i),
-                None => loose,
-            };
-            let parent = if id.index() == 0 {
-                0
-            } else {
-                nodes.parent_id(id).index()
-            };
-            s.parents.push(parent as u32);
-            let skip = matches!(kind, AstKind::EmptyStatement(_))
-                || is_sole_arrow_return(nodes, id, &kind);
-            // Children of a skipped node sit where the skipped node would have.
-            let depth = if id.index() == 0 {
-                0
-            } else {
-                s.depths[parent] + u32::from(!s.skip[parent])
-            };
-            s.skip.push(skip);
-            s.tokens.push(token);
-            s.loose.push(loose);
-            s.depths.push(depth);
-            s.types.push(ty);
+impl<'s> Builder<'s> {
+    pub fn new(scoping: &'s Scoping, nodes_hint: usize) -> Self {
+        Self {
+            stream: Stream {
+                tokens: Vec::with_capacity(nodes_hint),
+                loose: Vec::with_capacity(nodes_hint),
+                depths: Vec::with_capacity(nodes_hint),
+                types: Vec::with_capacity(nodes_hint),
+                skip: Vec::with_capacity(nodes_hint),
+            },
+            scoping,
+            symbols: vec![u32::MAX; scoping.symbols_len()],
+            seen: 0,
         }
-        s
     }
 
+    fn local(&mut self, sym: SymbolId) -> u32 {
+        let slot = &mut self.symbols[sym.index()];
+        if *slot == u32::MAX {
+            *slot = self.seen;
+            self.seen += 1;
+        }
+        *slot
+    }
+
+    /// Appends node `parent`'s next child (the root is its own parent); `ancestors` ends with
+    /// the parent's kind.
+    pub fn push(&mut self, parent: usize, kind: &AstKind<'_>, ancestors: &[AstKind<'_>]) {
+        const STATIC_MEMBER: u8 = AstType::StaticMemberExpression as u8;
+        const IDENTIFIER_NAME: u8 = AstType::IdentifierName as u8;
+        let mut ty = kind.ty() as u8;
+        let mut sym: Option<u32> = None;
+        let payload: u64 = match kind {
+            AstKind::IdentifierReference(r) => {
+                match r
+                    .reference_id
+                    .get()
+                    .and_then(|rid| self.scoping.get_reference(rid).symbol_id())
+                {
+                    Some(symbol) => {
+                        sym = Some(self.local(symbol));
+                        0
+                    }
+                    None => name_hash(1, r.name.as_str()),
+                }
+            }
+            AstKind::BindingIdentifier(b) => match b.symbol_id.get() {
+                Some(symbol) => {
+                    sym = Some(self.local(symbol));
+                    0
+                }
+                None => 0,
+            },
+            AstKind::IdentifierName(p) => name_hash(2, p.name.as_str()),
+            // `{"key": v}` is `{key: v}` and `a["b"]` is `a.b`: minifiers switch freely.
+            AstKind::StringLiteral(l)
+                if ancestors
+                    .last()
+                    .is_some_and(|parent| is_name_position(parent, l.span))
+                    && ident_like(l.value.as_str()) =>
+            {
+                ty = IDENTIFIER_NAME;
+                name_hash(2, l.value.as_str())
+            }
+            AstKind::ComputedMemberExpression(m) if matches!(&m.expression, Expression::StringLiteral(l) if ident_like(l.value.as_str())) =>
+            {
+                ty = STATIC_MEMBER;
+                0
+            }
+            AstKind::PrivateIdentifier(p) => name_hash(3, p.name.as_str()),
+            AstKind::JSXIdentifier(p) => name_hash(4, p.name.as_str()),
+            AstKind::BinaryExpression(e) => e.operator as u64,
+            AstKind::LogicalExpression(e) => e.operator as u64,
+            AstKind::UnaryExpression(e) => e.operator as u64,
+            AstKind::UpdateExpression(e) => (e.operator as u64) << 1 | u64::from(e.prefix),
+            AstKind::AssignmentExpression(e) => e.operator as u64,
+            AstKind::BooleanLiteral(b) => u64::from(b.value),
+            AstKind::VariableDeclaration(d) => d.kind as u64,
+            AstKind::MethodDefinition(m) => (m.kind as u64) << 1 | u64::from(m.r#static),
+            AstKind::PropertyDefinition(p) => u64::from(p.r#static),
+            _ => 0,
+        };
+        let loose = if sym.is_some() {
+            mix(ty, LOCAL)
+        } else {
+            mix(ty, payload)
+        };
+        let token = match sym {
+            Some(i) => local_token(ty, i),
+            None => loose,
+        };
+        let s = &mut self.stream;
+        let root = s.tokens.is_empty();
+        let skip =
+            matches!(kind, AstKind::EmptyStatement(_)) || is_sole_arrow_return(kind, ancestors);
+        // Children of a skipped node sit where the skipped node would have.
+        let depth = if root {
+            0
+        } else {
+            s.depths[parent] + u32::from(!s.skip[parent])
+        };
+        s.skip.push(skip);
+        s.tokens.push(token);
+        s.loose.push(loose);
+        s.depths.push(depth);
+        s.types.push(ty);
+    }
+}
+
+impl Stream {
     pub fn len(&self) -> usize {
         self.tokens.len()
     }

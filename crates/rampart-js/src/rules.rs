@@ -12,7 +12,6 @@ use std::sync::LazyLock;
 use aho_corasick::AhoCorasick;
 use oxc_ast::AstKind;
 use oxc_ast::ast::{Argument, Expression};
-use oxc_semantic::Semantic;
 use serde::Serialize;
 
 use crate::Analysis;
@@ -228,42 +227,49 @@ fn escaped_printable(raw: &str) -> usize {
     n
 }
 
-/// Gathers [`Evidence`] in one pass over the nodes.
-pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) -> Evidence {
-    let (mut tests_checkout, mut reads_location) = (false, false);
-    let (mut iframe, mut src_set) = (false, false);
-    let (mut onclick_set, mut strings_checkout) = (false, false);
-    let mut e = Evidence::default();
-    for node in semantic.nodes().iter() {
-        match node.kind() {
+/// Gathers [`Evidence`] node by node (see `walk.rs`).
+#[derive(Default)]
+pub(crate) struct Gatherer {
+    e: Evidence,
+    tests_checkout: bool,
+    reads_location: bool,
+    iframe: bool,
+    src_set: bool,
+    onclick_set: bool,
+    strings_checkout: bool,
+}
+
+impl Gatherer {
+    pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
+        match kind {
             AstKind::IdentifierReference(r) => {
-                reads_location |= r.name == "location";
-                e.miner_words |= names_mining(&r.name);
-                e.worker_context |= r.name == "importScripts" && resolve.is_global(r);
+                self.reads_location |= r.name == "location";
+                self.e.miner_words |= names_mining(&r.name);
+                self.e.worker_context |= r.name == "importScripts" && resolve.is_global(r);
             }
-            AstKind::BindingIdentifier(b) => e.miner_words |= names_mining(&b.name),
-            AstKind::IdentifierName(n) => e.card_words |= names_card(&n.name),
+            AstKind::BindingIdentifier(b) => self.e.miner_words |= names_mining(&b.name),
+            AstKind::IdentifierName(n) => self.e.card_words |= names_card(&n.name),
             AstKind::ComputedMemberExpression(m) => {
-                reads_location |= resolve.const_string(&m.expression) == Some("location");
+                self.reads_location |= resolve.const_string(&m.expression) == Some("location");
             }
             AstKind::StaticMemberExpression(m) => {
-                reads_location |= m.property.name == "location";
-                e.miner_words |= names_mining(&m.property.name);
+                self.reads_location |= m.property.name == "location";
+                self.e.miner_words |= names_mining(&m.property.name);
             }
             AstKind::StringLiteral(s) => {
-                e.miner_words |= names_mining(&s.value);
-                strings_checkout |= s.value.len() < 256 && names_checkout(&s.value);
-                e.card_words |= s.value.len() < 256 && names_card(&s.value);
+                self.e.miner_words |= names_mining(&s.value);
+                self.strings_checkout |= s.value.len() < 256 && names_checkout(&s.value);
+                self.e.card_words |= s.value.len() < 256 && names_card(&s.value);
                 if let Some(raw) = &s.raw {
                     let n = escaped_printable(raw);
                     if n > 0 {
                         let v = s.value.to_ascii_lowercase();
                         // `<scr` also covers a `<script` split across literals.
-                        if ["<scr", "<iframe", "src=", "http"]
+                        if ["<scr", "<self.iframe", "src=", "http"]
                             .iter()
                             .any(|w| v.contains(w))
                         {
-                            e.escaped_markup += n;
+                            self.e.escaped_markup += n;
                         }
                     }
                 }
@@ -278,51 +284,51 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
                             && m.object().is_specific_id("self")
                     }),
                 };
-                e.worker_context |= onmessage;
-                src_set |= a
+                self.e.worker_context |= onmessage;
+                self.src_set |= a
                     .left
                     .as_member_expression()
                     .is_some_and(|m| m.static_property_name() == Some("src"));
             }
             AstKind::CallExpression(call) => {
-                tests_checkout =
-                    tests_checkout || checkout_test(&call.callee, &call.arguments, resolve);
+                self.tests_checkout =
+                    self.tests_checkout || checkout_test(&call.callee, &call.arguments, resolve);
                 let name = resolve.callee_name(&call.callee);
-                e.post_sink |=
+                self.e.post_sink |=
                     call.arguments.len() >= 2 && resolve.property(&call.callee) == Some("post");
                 match name {
                     Some("createElement") => {
-                        iframe |= resolve
+                        self.iframe |= resolve
                             .first_string(&call.arguments)
                             .is_some_and(|t| t.eq_ignore_ascii_case("iframe"));
                     }
                     Some("setAttribute" | "attr") => {
                         let attribute = resolve.first_string(&call.arguments);
-                        src_set |= attribute == Some("src");
-                        onclick_set |= call.arguments.len() >= 2
+                        self.src_set |= attribute == Some("src");
+                        self.onclick_set |= call.arguments.len() >= 2
                             && attribute.is_some_and(|a| a.eq_ignore_ascii_case("onclick"));
                     }
                     Some("fromCharCode") => {
-                        e.char_shift |= call
+                        self.e.char_shift |= call
                             .arguments
                             .first()
                             .and_then(Argument::as_expression)
                             .is_some_and(|a| shifts_a_char_code(a, resolve));
                     }
                     Some("eval" | "Function" | "setTimeout" | "setInterval" | "execScript") => {
-                        e.decoded_eval |= call
+                        self.e.decoded_eval |= call
                             .arguments
                             .first()
                             .and_then(Argument::as_expression)
                             .is_some_and(decodes_literal);
                     }
-                    Some("Init") => e.miner_api |= sdk_member(&call.callee),
+                    Some("Init") => self.e.miner_api |= sdk_member(&call.callee),
                     _ => {}
                 }
             }
             AstKind::NewExpression(new) => {
-                e.miner_api |= sdk_member(&new.callee);
-                e.decoded_eval |= resolve.callee_name(&new.callee) == Some("Function")
+                self.e.miner_api |= sdk_member(&new.callee);
+                self.e.decoded_eval |= resolve.callee_name(&new.callee) == Some("Function")
                     && new
                         .arguments
                         .last()
@@ -332,10 +338,13 @@ pub(crate) fn evidence<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
             _ => {}
         }
     }
-    e.checkout_gate = tests_checkout && reads_location;
-    e.click_hijack = onclick_set && strings_checkout;
-    e.iframe_sink = iframe && src_set;
-    e
+
+    pub(crate) fn finish(mut self) -> Evidence {
+        self.e.checkout_gate = self.tests_checkout && self.reads_location;
+        self.e.click_hijack = self.onclick_set && self.strings_checkout;
+        self.e.iframe_sink = self.iframe && self.src_set;
+        self.e
+    }
 }
 
 /// `s.charCodeAt(i) - k`: one character of ciphertext shifted. XOR is left out: every RC4

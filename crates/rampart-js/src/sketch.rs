@@ -3,7 +3,6 @@
 //! *where* code was added or removed.
 
 use oxc_ast::{AstKind, AstType};
-use oxc_semantic::Semantic;
 use oxc_span::GetSpan;
 use serde::Serialize;
 
@@ -158,42 +157,40 @@ pub struct Region {
     pub last: u32,
 }
 
-/// Subtree hashes for every node in O(n): a Merkle hash whose child list is a polynomial hash,
-/// so that a skipped node (see [`Stream::skip`]) splices its children into its parent's list and
-/// `x => { return y }` hashes like `x => y`.
-///
-/// Also returns, per node, the index one past its subtree's last node (pre-order: a subtree is
-/// a contiguous range), computed in the same reverse walk.
-fn subtree_hashes(stream: &Stream, parents: &[u32]) -> (Vec<u64>, Vec<u32>) {
-    const BASE: u64 = 0x100_0000_01b3;
-    let n = stream.len();
-    // Per node: (polynomial value, BASE^len) of its children's hashes, in source order.
-    let mut acc: Vec<(u64, u64)> = vec![(0, 1); n];
-    let mut hash = vec![0u64; n];
-    let mut ends: Vec<u32> = (1..=n as u32).collect();
-    for i in (0..n).rev() {
-        let (val, pow) = acc[i];
-        hash[i] = mix3(stream.loose[i], val, pow);
-        if i == 0 {
-            break;
-        }
-        let p = parents[i] as usize;
-        ends[p] = ends[p].max(ends[i]);
-        // Reverse pre-order reaches later siblings first, so each node is prepended.
-        let (pval, ppow) = acc[p];
-        acc[p] = if stream.skip[i] {
-            (
-                val.wrapping_mul(ppow).wrapping_add(pval),
-                pow.wrapping_mul(ppow),
-            )
-        } else {
-            (
-                hash[i].wrapping_mul(ppow).wrapping_add(pval),
-                BASE.wrapping_mul(ppow),
-            )
-        };
+/// The subtree hash of one node, built as the walk leaves it: a Merkle hash whose child list
+/// is a polynomial hash (value and `BASE^len`, children in source order), so that a skipped node
+/// (see [`Stream::skip`]) splices its children into its parent's list and `x => { return y }`
+/// hashes like `x => y`.
+#[derive(Clone, Copy)]
+pub(crate) struct Subtree {
+    val: u64,
+    pow: u64,
+}
+
+impl Default for Subtree {
+    fn default() -> Self {
+        Self { val: 0, pow: 1 }
     }
-    (hash, ends)
+}
+
+impl Subtree {
+    const BASE: u64 = 0x100_0000_01b3;
+
+    /// The hash of node `i` once all its children were added.
+    pub(crate) fn hash(&self, stream: &Stream, i: usize) -> u64 {
+        mix3(stream.loose[i], self.val, self.pow)
+    }
+
+    /// Adds node `i`'s subtree (`child`, with hash `hash`) after the children added so far.
+    pub(crate) fn add(&mut self, stream: &Stream, i: usize, child: &Subtree, hash: u64) {
+        if stream.skip[i] {
+            self.val = self.val.wrapping_mul(child.pow).wrapping_add(child.val);
+            self.pow = self.pow.wrapping_mul(child.pow);
+        } else {
+            self.val = self.val.wrapping_mul(Self::BASE).wrapping_add(hash);
+            self.pow = self.pow.wrapping_mul(Self::BASE);
+        }
+    }
 }
 
 /// Combines a node's token with its children's polynomial (value and length power). Region
@@ -207,47 +204,67 @@ const ARROW: u8 = AstType::ArrowFunctionExpression as u8;
 const PROGRAM: u8 = AstType::Program as u8;
 const BODY: u8 = AstType::FunctionBody as u8;
 
-pub(crate) fn regions(stream: &Stream, semantic: &Semantic<'_>, _source: &str) -> Vec<Region> {
-    let nodes = semantic.nodes();
-    let (hashes, ends) = subtree_hashes(stream, &stream.parents);
-    let mut out = Vec::new();
-    for (id, node) in nodes.iter_enumerated() {
-        let i = id.index();
+/// Finds the regions node by node (see `walk.rs`); hashes and ends are filled in by
+/// [`RegionFinder::close`] as the walk leaves each one.
+#[derive(Default)]
+pub(crate) struct RegionFinder {
+    regions: Vec<Region>,
+}
+
+impl RegionFinder {
+    /// Node `i`, already in `stream`; `parent` is its parent's kind. Returns the index of the
+    /// region it starts, to be closed by [`RegionFinder::close`].
+    pub(crate) fn node(
+        &mut self,
+        i: usize,
+        kind: &AstKind<'_>,
+        parent: Option<&AstKind<'_>>,
+        stream: &Stream,
+    ) -> Option<u32> {
         if i == 0 || stream.skip[i] {
-            continue;
+            return None;
         }
-        // Cheap filter on the stream's node types before touching the AST node itself.
-        let parent_ty = stream.types[stream.parents[i] as usize];
+        // Cheap filter on node types before looking at the AST node itself.
+        let parent_ty = parent.map_or(PROGRAM, |p| p.ty() as u8);
         if !matches!(stream.types[i], FUNCTION | ARROW) && !matches!(parent_ty, PROGRAM | BODY) {
-            continue;
+            return None;
         }
-        let kind = node.kind();
-        let parent = nodes.parent_kind(id);
         let (label, name) = match kind {
             AstKind::Function(f) => (
                 "function",
                 f.id.as_ref().map(|b| b.name.as_str().to_string()),
             ),
             AstKind::ArrowFunctionExpression(_) => ("function", None),
-            _ if matches!(parent, AstKind::Program(_) | AstKind::FunctionBody(_))
-                && is_statement(&kind) =>
+            _ if matches!(parent, Some(AstKind::Program(_) | AstKind::FunctionBody(_)))
+                && is_statement(kind) =>
             {
                 ("statement", None)
             }
-            _ => continue,
+            _ => return None,
         };
         let span = kind.span();
-        out.push(Region {
-            hash: hashes[i],
+        self.regions.push(Region {
+            hash: 0,
             kind: label,
             name,
             start: span.start,
             end: span.end,
             first: i as u32,
-            last: ends[i],
+            last: 0,
         });
+        Some(self.regions.len() as u32 - 1)
     }
-    out
+
+    /// The walk left the region's node: its subtree hash and end are known.
+    pub(crate) fn close(&mut self, region: u32, hash: u64, end: usize) {
+        let r = &mut self.regions[region as usize];
+        r.hash = hash;
+        r.last = end as u32;
+    }
+
+    pub(crate) fn finish(self) -> Vec<Region> {
+        self.regions
+    }
 }
 
 fn is_statement(kind: &AstKind<'_>) -> bool {

@@ -10,7 +10,6 @@ use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use oxc_ast::AstKind;
 use oxc_ast::ast::{Argument, Expression};
-use oxc_semantic::Semantic;
 
 use crate::capabilities::Resolver;
 
@@ -30,12 +29,21 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
-/// The decoded payloads of one script, in source order, within the limits above.
-pub(crate) fn payloads<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut bytes = 0usize;
-    for node in semantic.nodes().iter() {
-        let decoded = match node.kind() {
+/// The decoded payloads of one script, in source order, within the limits above; gathered
+/// node by node (see `walk.rs`).
+#[derive(Default)]
+pub(crate) struct Collector {
+    out: Vec<String>,
+    bytes: usize,
+    full: bool,
+}
+
+impl Collector {
+    pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
+        if self.full {
+            return;
+        }
+        let decoded = match kind {
             AstKind::CallExpression(call) => {
                 decode_call(resolve.callee_name(&call.callee), &call.arguments, resolve)
             }
@@ -45,21 +53,23 @@ pub(crate) fn payloads<'a>(semantic: &Semantic<'a>, resolve: &Resolver<'_, 'a>) 
             _ => None,
         };
         let Some(text) = decoded.map(markup_to_code) else {
-            continue;
+            return;
         };
-        if text.len() < MIN_PAYLOAD || out.contains(&text) {
-            continue;
+        if text.len() < MIN_PAYLOAD || self.out.contains(&text) {
+            return;
         }
-        if bytes + text.len() > MAX_PAYLOAD_BYTES {
-            break;
+        if self.bytes + text.len() > MAX_PAYLOAD_BYTES {
+            self.full = true;
+            return;
         }
-        bytes += text.len();
-        out.push(text);
-        if out.len() == MAX_PAYLOADS {
-            break;
-        }
+        self.bytes += text.len();
+        self.out.push(text);
+        self.full = self.out.len() == MAX_PAYLOADS;
     }
-    out
+
+    pub(crate) fn finish(self) -> Vec<String> {
+        self.out
+    }
 }
 
 /// A payload that is markup (`document.write(unescape("%3Cscript…"))`) becomes the code of
@@ -161,20 +171,13 @@ fn from_char_codes(args: &[Argument<'_>]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use oxc_allocator::Allocator;
-    use oxc_parser::Parser;
-    use oxc_semantic::SemanticBuilder;
-    use oxc_span::SourceType;
 
     fn decode(source: &str) -> Vec<String> {
-        let allocator = Allocator::default();
-        let parsed = Parser::new(&allocator, source, SourceType::script()).parse();
-        let semantic = SemanticBuilder::new()
-            .with_build_nodes(true)
-            .build(&parsed.program)
-            .semantic;
-        let resolver = Resolver::new(&semantic);
-        payloads(&semantic, &resolver)
+        let options = crate::Options {
+            features: true,
+            ..crate::Options::default()
+        };
+        crate::analyze(source, &options).payloads
     }
 
     #[test]

