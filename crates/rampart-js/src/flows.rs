@@ -10,7 +10,6 @@ use oxc_ast::AstKind;
 use oxc_ast::ast::{AssignmentTarget, BindingPattern, Expression, SimpleAssignmentTarget};
 use oxc_span::{GetSpan, Span};
 use oxc_syntax::symbol::SymbolId;
-use rustc_hash::FxHashMap as HashMap;
 
 use crate::Capability;
 use crate::capabilities::Resolver;
@@ -74,15 +73,22 @@ impl Index {
         out
     }
 
-    fn retaint(&mut self, taint: &HashMap<SymbolId, u8>) {
-        for (i, starts) in self.tainted_refs.iter_mut().enumerate() {
+    /// Rebuilds the tainted references from the taint of each symbol (indexed by symbol id),
+    /// in one pass over the references, which are sorted, so each list stays sorted.
+    fn retaint(&mut self, taint: &[u8]) {
+        for starts in &mut self.tainted_refs {
             starts.0.clear();
-            starts.0.extend(
-                self.refs
-                    .iter()
-                    .filter(|(_, sym)| taint.get(sym).is_some_and(|m| m & (1 << i) != 0))
-                    .map(|(s, _)| *s),
-            );
+        }
+        for (start, sym) in &self.refs {
+            let mask = taint[sym.index()];
+            if mask == 0 {
+                continue;
+            }
+            for (i, starts) in self.tainted_refs.iter_mut().enumerate() {
+                if mask & (1 << i) != 0 {
+                    starts.0.push(*start);
+                }
+            }
         }
     }
 }
@@ -219,7 +225,15 @@ impl Collector {
             starts.0.sort_unstable();
         }
         index.refs.sort_unstable_by_key(|(s, _)| *s);
-        let mut taint: HashMap<SymbolId, u8> = HashMap::default();
+        // Source kinds per symbol, dense by symbol id.
+        let symbols = index
+            .refs
+            .iter()
+            .map(|(_, sym)| sym.index() + 1)
+            .chain(assigns.iter().map(|(sym, _)| sym.index() + 1))
+            .max()
+            .unwrap_or(0);
+        let mut taint = vec![0u8; symbols];
         for _ in 0..MAX_ROUNDS {
             let mut changed = false;
             for (sym, span) in &assigns {
@@ -227,7 +241,7 @@ impl Collector {
                 if kinds == 0 {
                     continue;
                 }
-                let entry = taint.entry(*sym).or_default();
+                let entry = &mut taint[sym.index()];
                 changed |= *entry | kinds != *entry;
                 *entry |= kinds;
             }
