@@ -177,6 +177,7 @@ impl<'s, 'a> Resolver<'s, 'a> {
     /// Whether some lookup of this walk ran before an array it needed was known.
     pub(crate) fn stale(&self) -> bool {
         !self.frozen
+            && !self.arrays.is_empty()
             && self.lookups.borrow().iter().any(|(symbol, known)| {
                 self.arrays
                     .get(symbol)
