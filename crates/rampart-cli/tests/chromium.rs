@@ -17,9 +17,9 @@ use common::*;
 
 const INLINE: &str = "window.rampartInlineMarker = 'inline-script-marker-0123456789';";
 
-/// Serves the shop page (with `csp` as its report-only policy, if any) and the two
-/// third-party scripts, keyed by path.
-async fn page_server(csp: Option<String>, page_port: u16) -> u16 {
+/// Serves the shop page (with `headers`, e.g. the lines `rampart csp header` printed) and the
+/// two third-party scripts, keyed by path.
+async fn page_server(headers: Vec<(String, String)>, page_port: u16) -> u16 {
     let page = format!(
         "<!doctype html><html><head><title>shop</title>\
          <script src=\"http://cdn-one.test:{page_port}/lib.js\"></script>\
@@ -33,14 +33,14 @@ async fn page_server(csp: Option<String>, page_port: u16) -> u16 {
         .route(
             "/",
             axum::routing::get(move || {
-                let csp = csp.clone();
+                let headers = headers.clone();
                 let page = page.clone();
                 async move {
                     let mut r = ([(header::CONTENT_TYPE, "text/html")], page).into_response();
-                    if let Some(csp) = csp {
+                    for (name, value) in headers {
                         r.headers_mut().insert(
-                            header::HeaderName::from_static("content-security-policy-report-only"),
-                            csp.parse().unwrap(),
+                            header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                            value.parse().unwrap(),
                         );
                     }
                     r
@@ -98,10 +98,15 @@ async fn chromium_reports_become_the_inventory() {
         .expect("the CSP header line");
     assert!(csp.contains("'report-sha256'") && csp.contains("report-uri"));
     assert!(
-        headers.iter().all(|(k, _)| k != "Reporting-Endpoints"),
-        "plain-HTTP sites must not get report-to"
+        !csp.contains("report-to"),
+        "plain-HTTP sites must not get report-to: {csp}"
     );
-    page_server(Some(csp), page_port).await;
+    assert!(
+        headers.iter().any(|(k, _)| k == "Reporting-Endpoints"),
+        "both header lines are printed: {headers:?}"
+    );
+    // Every line the user copies, Reporting-Endpoints included: it must not stop report-uri.
+    page_server(headers, page_port).await;
 
     let browser = Browser::open(&format!("http://shop.test:{page_port}/"), &[]);
 
@@ -179,7 +184,7 @@ async fn behind_the_proxy_chromium_reports_and_inline_scripts_meet_in_one_invent
          min_reports = 1\nlearning_period = \"0s\"\n",
         db = dir.path().join("rampart.db").display()
     );
-    page_server(None, page_port).await;
+    page_server(Vec::new(), page_port).await;
     let upstream = format!("http://127.0.0.1:{page_port}");
     let listen = format!("127.0.0.1:{proxy_port}");
     let server = spawn_command(

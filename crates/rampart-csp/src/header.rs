@@ -6,9 +6,12 @@
 //!   script: `'report-sample'` and `'report-sha256'` are reporting keywords, not sources, so they
 //!   do not cancel `'none'` the way a host or hash source would.
 //! - When a policy carries `report-to`, Chromium ignores `report-uri`; and it delivers Reporting
-//!   API reports only from secure pages to HTTPS endpoints. So `report-to` (and the
-//!   `Reporting-Endpoints` header) is emitted only when the report URL and every site origin are
-//!   HTTPS — otherwise a plain-HTTP deployment would silently report nothing.
+//!   API reports only from secure pages to HTTPS endpoints. So the policy names `report-to` only
+//!   when the report URL and every site origin are HTTPS — otherwise a plain-HTTP deployment
+//!   would silently report nothing. The `Reporting-Endpoints` header itself is always emitted
+//!   (SPEC §1 promises both lines): without a `report-to` directive naming its group it sends
+//!   nothing and changes nothing, and a site that moves to HTTPS keeps the same header lines
+//!   and only gains the directive (`chromium.rs` sends both lines from a plain-HTTP page).
 //! - `'report-sample'` has no effect on `connect-src` and is left out there.
 //! - With `'report-sha256'` and `report-to`, Chromium sends a `csp-hash` report per script with
 //!   the SHA-256 of the bytes it ran — but an empty hash for a cross-origin script loaded without
@@ -27,8 +30,8 @@ pub struct HeaderOptions<'a> {
     pub group: &'a str,
 }
 
-/// Returns `(name, value)` pairs: `Content-Security-Policy-Report-Only` and, where the Reporting
-/// API can work, `Reporting-Endpoints`.
+/// Returns `(name, value)` pairs: `Content-Security-Policy-Report-Only` (naming the Reporting
+/// API group with `report-to` where that API can deliver) and `Reporting-Endpoints`.
 pub fn monitoring_headers(opts: &HeaderOptions<'_>) -> Vec<(&'static str, String)> {
     let secure = opts.report_url.starts_with("https://")
         && !opts.origins.is_empty()
@@ -43,12 +46,10 @@ pub fn monitoring_headers(opts: &HeaderOptions<'_>) -> Vec<(&'static str, String
         policy.push_str(opts.group);
     }
     headers.push(("Content-Security-Policy-Report-Only", policy));
-    if secure {
-        headers.push((
-            "Reporting-Endpoints",
-            format!("{}=\"{}\"", opts.group, opts.report_url),
-        ));
-    }
+    headers.push((
+        "Reporting-Endpoints",
+        format!("{}=\"{}\"", opts.group, opts.report_url),
+    ));
     headers
 }
 
@@ -80,17 +81,25 @@ mod tests {
     }
 
     #[test]
-    fn plain_http_gets_report_uri_only() {
+    fn plain_http_policies_name_report_uri_only() {
         // Chromium ignores report-uri when report-to is present but never delivers Reporting
-        // API reports from insecure pages: emitting report-to here would lose every report.
+        // API reports from insecure pages: naming report-to here would lose every report. The
+        // endpoint header is still printed: no directive names its group, so it is inert.
         let origins = vec!["http://shop.test:8080".to_string()];
         let h = monitoring_headers(&HeaderOptions {
             report_url: "http://127.0.0.1:8480/report/k1",
             origins: &origins,
             group: "rampart",
         });
-        assert_eq!(h.len(), 1);
+        assert_eq!(h.len(), 2);
         assert!(!h[0].1.contains("report-to"));
+        assert_eq!(
+            h[1],
+            (
+                "Reporting-Endpoints",
+                "rampart=\"http://127.0.0.1:8480/report/k1\"".into()
+            )
+        );
         assert!(
             h[0].1
                 .contains("report-uri http://127.0.0.1:8480/report/k1")
