@@ -169,6 +169,10 @@ pub enum JsCommand {
         /// Also write the evaluation (Markdown) to this file.
         #[arg(long, value_name = "FILE")]
         report: Option<PathBuf>,
+        /// Also write every held-out prediction (CSV: seed, file, set, group, probability,
+        /// score, flagged) to this file, to audit a run file by file.
+        #[arg(long, value_name = "FILE")]
+        predictions: Option<PathBuf>,
         #[arg(long, default_value_t = 7)]
         seed: u64,
         /// Cross-validation folds.

@@ -10,12 +10,13 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use rampart_store::{AlertFilter, AlertRow, ResourceRow};
+use rampart_store::{AlertFilter, AlertRow, ResourceRow, VersionRow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::config::SiteConfig;
+use crate::filter::{ResourceFilter, Row};
 use crate::time::rfc3339;
 
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
@@ -109,7 +110,7 @@ pub(crate) fn status(
     }
 }
 
-fn resource_json(row: &ResourceRow, site: &SiteConfig, state: &AppState, now: i64) -> Value {
+fn resource_json(row: &ResourceRow, status: &str) -> Value {
     let mut v = json!({
         "url": row.url,
         "host": row.host,
@@ -119,7 +120,7 @@ fn resource_json(row: &ResourceRow, site: &SiteConfig, state: &AppState, now: i6
         "reports": row.reports,
         "first_page": row.first_page,
         "pages": row.pages,
-        "status": status(row, site, state.config.inactive_after.as_millis() as i64, now),
+        "status": status,
     });
     if let Some(s) = &row.sample {
         v["sample"] = json!(s);
@@ -130,11 +131,56 @@ fn resource_json(row: &ResourceRow, site: &SiteConfig, state: &AppState, now: i6
     v
 }
 
-async fn resources(state: AppState, id: String, kind: &str, field: &str) -> Response {
+/// The query of the resource lists: the dashboard's filters (`filter.rs`) and a page of the
+/// result. Without parameters the whole inventory is listed, newest `last_seen` first.
+#[derive(Deserialize, Default)]
+struct ResourceQuery {
+    #[serde(flatten)]
+    filter: ResourceFilter,
+    /// At most this many resources (strings: flattened query fields arrive as text).
+    #[serde(default)]
+    limit: String,
+    /// Skip this many first.
+    #[serde(default)]
+    offset: String,
+}
+
+impl ResourceQuery {
+    /// `(offset, limit)`, or what is wrong with the query, naming the parameter.
+    fn page(&self) -> Result<(usize, Option<usize>), String> {
+        self.filter.check()?;
+        let number = |name: &str, v: &str| -> Result<Option<usize>, String> {
+            if v.is_empty() {
+                return Ok(None);
+            }
+            v.parse()
+                .map(Some)
+                .map_err(|_| format!("{name} must be a whole number, not {v:?}"))
+        };
+        let offset = number("offset", &self.offset)?.unwrap_or(0);
+        let limit = number("limit", &self.limit)?;
+        if limit == Some(0) {
+            return Err("limit must be at least 1".into());
+        }
+        Ok((offset, limit))
+    }
+}
+
+async fn resources(
+    state: AppState,
+    id: String,
+    query: ResourceQuery,
+    kind: &str,
+    field: &str,
+) -> Response {
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
-    let latest = if kind == "script" {
+    let (offset, limit) = match query.page() {
+        Ok(page) => page,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    let latest: std::collections::HashMap<String, (VersionRow, i64)> = if kind == "script" {
         match state.store.latest_versions(&site.id).await {
             Ok(v) => v
                 .into_iter()
@@ -148,46 +194,70 @@ async fn resources(state: AppState, id: String, kind: &str, field: &str) -> Resp
     } else {
         std::collections::HashMap::new()
     };
-    match state.store.list_resources(&site.id, kind).await {
-        Ok(rows) => {
-            let now = crate::time::now_ms();
-            let list: Vec<Value> = rows
-                .iter()
-                .map(|r| {
-                    let mut v = resource_json(r, site, &state, now);
-                    // SPEC §3: scripts add sha256, structural_hash and versions once fetched.
-                    if let Some((version, count)) = latest.get(&r.url) {
-                        v["sha256"] = json!(version.sha256);
-                        v["structural_hash"] = json!(version.structural_hash);
-                        v["versions"] = json!(count);
-                        if let Some(c) = version.analysis.get("classification") {
-                            v["score"] = c["score"].clone();
-                            v["malicious"] = c["malicious"].clone();
-                            v["categories"] = c["categories"].clone();
-                            v["reasons"] = c["reasons"].clone();
-                        }
-                        v["fetched_at"] = json!(rfc3339(version.fetched_at));
-                        v["capabilities"] = version.analysis["capabilities"].clone();
-                        v["script_domains"] = version.analysis["domains"].clone();
-                    }
-                    v
-                })
-                .collect();
-            Json(json!({ field: list })).into_response()
-        }
+    let rows = match state.store.list_resources(&site.id, kind).await {
+        Ok(rows) => rows,
         Err(e) => {
             tracing::error!(error = %e, "listing resources failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
         }
-    }
+    };
+    let now = crate::time::now_ms();
+    let inactive = state.config.inactive_after.as_millis() as i64;
+    let rows = query.filter.apply(
+        rows.iter()
+            .map(|r| {
+                let l = latest.get(&r.url);
+                Row {
+                    r,
+                    status: status(r, site, inactive, now),
+                    score: l.and_then(|(v, _)| v.analysis["classification"]["score"].as_u64()),
+                    versions: l.map_or(0, |(_, n)| *n),
+                }
+            })
+            .collect(),
+    );
+    let total = rows.len();
+    let list: Vec<Value> = rows
+        .iter()
+        .skip(offset)
+        .take(limit.unwrap_or(usize::MAX))
+        .map(|x| {
+            let mut v = resource_json(x.r, x.status);
+            // SPEC §3: scripts add sha256, structural_hash and versions once fetched.
+            if let Some((version, count)) = latest.get(&x.r.url) {
+                v["sha256"] = json!(version.sha256);
+                v["structural_hash"] = json!(version.structural_hash);
+                v["versions"] = json!(count);
+                if let Some(c) = version.analysis.get("classification") {
+                    v["score"] = c["score"].clone();
+                    v["malicious"] = c["malicious"].clone();
+                    v["categories"] = c["categories"].clone();
+                    v["reasons"] = c["reasons"].clone();
+                }
+                v["fetched_at"] = json!(rfc3339(version.fetched_at));
+                v["capabilities"] = version.analysis["capabilities"].clone();
+                v["script_domains"] = version.analysis["domains"].clone();
+            }
+            v
+        })
+        .collect();
+    Json(json!({ field: list, "total": total })).into_response()
 }
 
-async fn scripts(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    resources(state, id, "script", "scripts").await
+async fn scripts(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ResourceQuery>,
+) -> Response {
+    resources(state, id, q, "script", "scripts").await
 }
 
-async fn connections(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    resources(state, id, "connection", "connections").await
+async fn connections(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<ResourceQuery>,
+) -> Response {
+    resources(state, id, q, "connection", "connections").await
 }
 
 #[derive(Deserialize)]

@@ -15,6 +15,7 @@ pub mod config;
 mod dashboard;
 mod export;
 mod fetcher;
+mod filter;
 mod intake;
 pub mod intel;
 mod inventory;

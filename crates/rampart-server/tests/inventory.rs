@@ -408,3 +408,105 @@ async fn new_domains_say_whether_the_deployment_knows_them_and_how_young_they_ar
     assert_eq!(fresh["severity"], "critical");
     t.server.shutdown().await.unwrap();
 }
+
+/// The API lists take the dashboard's filters (`?q=&domain=&page=&status=&max_score=&sort=`)
+/// and pages (`limit`, `offset`), with the filtered count in `total`; a bad value is a 400 that
+/// names the parameter, never an empty list that looks like an answer.
+#[tokio::test]
+async fn resource_lists_filter_sort_and_page_like_the_dashboard() {
+    let t = start("", "").await;
+    let reports = [
+        (
+            "https://shop.example/checkout",
+            "https://cdn.one.example/a.js",
+        ),
+        (
+            "https://shop.example/checkout",
+            "https://cdn.one.example/a.js",
+        ),
+        (
+            "https://shop.example/checkout",
+            "https://cdn.one.example/a.js",
+        ),
+        (
+            "https://shop.example/cart",
+            "https://static.two.example/b.js",
+        ),
+        (
+            "https://shop.example/cart",
+            "https://static.two.example/b.js",
+        ),
+        (
+            "https://shop.example/",
+            "https://widgets.three.example/c.js",
+        ),
+    ];
+    for (page, url) in reports {
+        let r = t
+            .post("application/csp-report", script_report(page, url))
+            .await;
+        assert_eq!(r.status(), 204);
+    }
+    t.eventually("/api/v1/sites/shop/scripts", |v| v["total"] == 3)
+        .await;
+    let urls = |v: &Value| -> Vec<String> {
+        v["scripts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["url"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let by_reports = t.api("/api/v1/sites/shop/scripts?sort=reports").await;
+    assert_eq!(
+        urls(&by_reports),
+        [
+            "https://cdn.one.example/a.js",
+            "https://static.two.example/b.js",
+            "https://widgets.three.example/c.js"
+        ]
+    );
+    let page = t
+        .api("/api/v1/sites/shop/scripts?sort=reports&offset=1&limit=1")
+        .await;
+    assert_eq!(urls(&page), ["https://static.two.example/b.js"]);
+    assert_eq!(page["total"], 3, "total counts every match, not the page");
+    let by_page = t.api("/api/v1/sites/shop/scripts?page=%2Fcart").await;
+    assert_eq!(urls(&by_page), ["https://static.two.example/b.js"]);
+    assert_eq!(by_page["total"], 1);
+    let by_domain = t
+        .api("/api/v1/sites/shop/scripts?domain=three.example&q=c.js")
+        .await;
+    assert_eq!(urls(&by_domain), ["https://widgets.three.example/c.js"]);
+    // min_reports is 1 in these tests: everything reported is active; nothing was fetched, so
+    // nothing has a score to be under 50.
+    let active = t.api("/api/v1/sites/shop/scripts?status=active").await;
+    assert_eq!(active["total"], 3);
+    let malicious = t.api("/api/v1/sites/shop/scripts?max_score=49").await;
+    assert_eq!(malicious["total"], 0);
+    // An empty value means "any", as the dashboard's forms send it.
+    let any = t
+        .api("/api/v1/sites/shop/scripts?status=&domain=&sort=")
+        .await;
+    assert_eq!(any["total"], 3);
+
+    for (query, named) in [
+        ("status=gone", "status"),
+        ("sort=url", "sort"),
+        ("max_score=100", "max_score"),
+        ("limit=ten", "limit"),
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+    ] {
+        let r = t
+            .get(&format!("/api/v1/sites/shop/connections?{query}"))
+            .await;
+        assert_eq!(r.status(), 400, "{query}");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().starts_with(named),
+            "{query}: {body}"
+        );
+    }
+    t.server.shutdown().await.unwrap();
+}

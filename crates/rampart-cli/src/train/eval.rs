@@ -189,6 +189,41 @@ fn rule_section(o: &mut String, samples: &[Sample]) {
     let _ = writeln!(o);
 }
 
+/// Every held-out prediction of every repeat, one CSV row each (`--predictions`): what the
+/// report summarizes, for auditing a run file by file. Fields are quoted where they could hold
+/// a comma (file and group names come from the corpora).
+pub fn predictions_csv(samples: &[Sample], runs: &[Run]) -> String {
+    let quote = |f: &str| {
+        if f.contains([',', '"', '\n']) {
+            format!("\"{}\"", f.replace('"', "\"\""))
+        } else {
+            f.to_string()
+        }
+    };
+    let mut o = String::from("seed,file,set,group,probability,score,flagged\n");
+    for run in runs {
+        for (s, p) in samples.iter().zip(&run.oof) {
+            let set = match s.origin {
+                Origin::Npm => "benign-npm",
+                Origin::Obfuscated => "benign-obfuscated",
+                Origin::Hard => "benign-hard",
+                Origin::Malware => s.label.name(),
+            };
+            let _ = writeln!(
+                o,
+                "{},{},{set},{},{:.6},{},{}",
+                run.seed,
+                quote(&name(&s.path)),
+                quote(&s.group),
+                p.probability,
+                p.score(),
+                p.flagged()
+            );
+        }
+    }
+    o
+}
+
 fn name(p: &Path) -> String {
     let file = p.file_name().unwrap_or_default().to_string_lossy();
     match p.parent().and_then(Path::file_name) {
@@ -591,12 +626,58 @@ pub fn report(r: &ReportInput<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::auc;
+    use super::*;
 
     #[test]
     fn auc_is_rank_based() {
         assert_eq!(auc(&[0.9, 0.8], &[0.1, 0.2]), 1.0);
         assert_eq!(auc(&[0.1], &[0.9]), 0.0);
         assert_eq!(auc(&[0.5], &[0.5]), 0.5);
+    }
+
+    #[test]
+    fn predictions_are_one_row_per_sample_and_repeat_with_names_quoted() {
+        let sample = |path: &str, label, origin, group: &str| Sample {
+            path: path.into(),
+            label,
+            origin,
+            group: group.into(),
+            family: String::new(),
+            text: String::new(),
+            views: Vec::new(),
+            rule: None,
+            acts: true,
+        };
+        let samples = [
+            sample(
+                "x/magecart/a.js",
+                Label::Magecart,
+                Origin::Malware,
+                "magecart:a",
+            ),
+            sample("x/lib_1.0/b,c.js", Label::Benign, Origin::Npm, "lib"),
+        ];
+        let scored = |probability| Scored {
+            probability,
+            threshold: 0.5,
+            why: None,
+        };
+        let runs = [7, 8].map(|seed| Run {
+            seed,
+            oof: vec![scored(0.9), scored(0.25)],
+            appended: Vec::new(),
+        });
+        let csv = predictions_csv(&samples, &runs);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 2 * 2, "{csv}");
+        assert_eq!(lines[0], "seed,file,set,group,probability,score,flagged");
+        assert!(lines[1].starts_with("7,magecart/a.js,magecart,magecart:a,0.900000,"));
+        assert!(lines[1].ends_with(",true"));
+        assert!(
+            lines[4].starts_with("8,\"lib_1.0/b,c.js\",benign-npm,lib,0.250000,"),
+            "{}",
+            lines[4]
+        );
+        assert!(lines[4].ends_with(",false"));
     }
 }

@@ -24,6 +24,7 @@ pub struct TrainArgs {
     pub benign: PathBuf,
     pub out: PathBuf,
     pub report: Option<PathBuf>,
+    pub predictions: Option<PathBuf>,
     pub seed: u64,
     pub folds: usize,
     pub repeats: usize,
@@ -385,9 +386,15 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
         out: &args.out,
     });
     print!("{report}");
+    let write = |path: &PathBuf, text: &str| {
+        std::fs::write(path, text)
+            .map_err(|e| Failure::Run(anyhow::anyhow!("cannot write {}: {e}", path.display())))
+    };
     if let Some(path) = &args.report {
-        std::fs::write(path, &report)
-            .map_err(|e| Failure::Run(anyhow::anyhow!("cannot write {}: {e}", path.display())))?;
+        write(path, &report)?;
+    }
+    if let Some(path) = &args.predictions {
+        write(path, &eval::predictions_csv(&samples, &runs))?;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{page, to_login, viewer};
 use crate::app::AppState;
+use crate::filter::{ResourceFilter, Row};
 use crate::time::{DAY_MS, day, now_ms, rfc3339};
 
 /// Days in the overview's alert chart.
@@ -231,47 +232,38 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
     )
 }
 
+/// The site page's query: the inventory filters (shared with the API) and where each table's
+/// page starts.
 #[derive(Deserialize, Default)]
-pub(crate) struct ResourceFilter {
-    #[serde(default)]
-    q: String,
-    #[serde(default)]
-    domain: String,
-    #[serde(default)]
-    page: String,
-    #[serde(default)]
-    status: String,
-    #[serde(default)]
-    sort: String,
-    /// Highest score shown (e.g. 49: only malicious); empty = any. A string, because an
-    /// empty `<select>` value must not be a 400.
-    #[serde(default)]
-    max_score: String,
-    /// First row shown of each table (pages of [`MAX_ROWS`]); strings for the same reason.
+pub(crate) struct SiteQuery {
+    #[serde(flatten)]
+    filter: ResourceFilter,
+    /// First row shown of each table (pages of [`MAX_ROWS`]); strings, because an empty value
+    /// must not be a 400.
     #[serde(default)]
     scripts_from: String,
     #[serde(default)]
     conns_from: String,
 }
 
-impl ResourceFilter {
-    fn max_score(&self) -> Option<u64> {
-        self.max_score.parse().ok()
-    }
-
-    /// The site page with these filters, sorted by `sort`, each table from the given row.
-    fn link(&self, site: &str, sort: &str, scripts_from: usize, conns_from: usize) -> String {
-        format!(
-            "/sites/{}?q={}&domain={}&page={}&status={}&max_score={}&sort={}&scripts_from={scripts_from}&conns_from={conns_from}",
-            enc(site),
-            enc(&self.q),
-            enc(&self.domain),
-            enc(&self.page),
-            enc(&self.status),
-            enc(&self.max_score),
-            enc(sort),
-        )
-    }
+/// The site page with these filters, sorted by `sort`, each table from the given row.
+fn link(
+    f: &ResourceFilter,
+    site: &str,
+    sort: &str,
+    scripts_from: usize,
+    conns_from: usize,
+) -> String {
+    format!(
+        "/sites/{}?q={}&domain={}&page={}&status={}&max_score={}&sort={}&scripts_from={scripts_from}&conns_from={conns_from}",
+        enc(site),
+        enc(&f.q),
+        enc(&f.domain),
+        enc(&f.page),
+        enc(&f.status),
+        enc(&f.max_score),
+        enc(sort),
+    )
 }
 
 /// Where a table of `total` rows starts when asked to start at `from`: a page boundary, never
@@ -295,44 +287,8 @@ fn pager(total: usize, from: usize, link: impl Fn(usize) -> String) -> Markup {
     }
 }
 
-struct Row<'a> {
-    r: &'a ResourceRow,
-    status: &'static str,
-    score: Option<u64>,
-    versions: i64,
-}
-
-fn filter_rows<'a>(rows: Vec<Row<'a>>, f: &ResourceFilter) -> Vec<Row<'a>> {
-    let mut rows: Vec<Row<'a>> = rows
-        .into_iter()
-        .filter(|x| f.q.is_empty() || x.r.url.contains(f.q.as_str()))
-        .filter(|x| f.domain.is_empty() || x.r.domain == f.domain)
-        .filter(|x| {
-            f.page.is_empty()
-                || x.r
-                    .pages
-                    .iter()
-                    .chain([&x.r.first_page])
-                    .any(|p| p.contains(f.page.as_str()))
-        })
-        .filter(|x| f.status.is_empty() || x.status == f.status)
-        .filter(|x| {
-            f.max_score()
-                .is_none_or(|m| x.score.is_some_and(|s| s <= m))
-        })
-        .collect();
-    match f.sort.as_str() {
-        "reports" => rows.sort_by_key(|x| std::cmp::Reverse(x.r.reports)),
-        "first_seen" => rows.sort_by_key(|x| std::cmp::Reverse(x.r.first_seen)),
-        "score" => rows.sort_by_key(|x| x.score.unwrap_or(100)),
-        "domain" => rows.sort_by(|a, b| a.r.domain.cmp(&b.r.domain).then(a.r.url.cmp(&b.r.url))),
-        _ => rows.sort_by_key(|x| std::cmp::Reverse(x.r.last_seen)),
-    }
-    rows
-}
-
 fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilter) -> Markup {
-    let sort_link = |key: &str| f.link(site, key, 0, 0);
+    let sort_link = |key: &str| link(f, site, key, 0, 0);
     html! {
         table.resources {
             thead { tr {
@@ -372,7 +328,11 @@ pub(crate) async fn site(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(f): Query<ResourceFilter>,
+    Query(SiteQuery {
+        filter: f,
+        scripts_from,
+        conns_from,
+    }): Query<SiteQuery>,
 ) -> Response {
     let Some(v) = viewer(&state, &headers).await else {
         return to_login();
@@ -417,7 +377,7 @@ pub(crate) async fn site(
             l.map_or(0, |(_, n)| *n),
         )
     };
-    let script_rows = filter_rows(
+    let script_rows = f.apply(
         scripts
             .iter()
             .map(|r| {
@@ -430,9 +390,12 @@ pub(crate) async fn site(
                 }
             })
             .collect(),
-        &f,
     );
-    let conn_rows = filter_rows(
+    let conn_rows = ResourceFilter {
+        max_score: String::new(),
+        ..f.clone()
+    }
+    .apply(
         conns
             .iter()
             .map(|r| Row {
@@ -442,14 +405,10 @@ pub(crate) async fn site(
                 versions: 0,
             })
             .collect(),
-        &ResourceFilter {
-            max_score: String::new(),
-            ..f_clone(&f)
-        },
     );
     let (sf, cf) = (
-        page_start(&f.scripts_from, script_rows.len()),
-        page_start(&f.conns_from, conn_rows.len()),
+        page_start(&scripts_from, script_rows.len()),
+        page_start(&conns_from, conn_rows.len()),
     );
     let domains: std::collections::BTreeSet<&str> = scripts
         .iter()
@@ -488,26 +447,13 @@ pub(crate) async fn site(
                 a href={"/sites/" (enc(&site.id)) "/inventory.json"} { "JSON" }
             }
             h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
-            (pager(script_rows.len(), sf, |from| f.link(&site.id, &f.sort, from, cf)))
+            (pager(script_rows.len(), sf, |from| link(&f, &site.id, &f.sort, from, cf)))
             (resource_table(&site.id, &script_rows[sf..(sf + MAX_ROWS).min(script_rows.len())], true, &f))
             h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
-            (pager(conn_rows.len(), cf, |from| f.link(&site.id, &f.sort, sf, from)))
+            (pager(conn_rows.len(), cf, |from| link(&f, &site.id, &f.sort, sf, from)))
             (resource_table(&site.id, &conn_rows[cf..(cf + MAX_ROWS).min(conn_rows.len())], false, &f))
         },
     )
-}
-
-fn f_clone(f: &ResourceFilter) -> ResourceFilter {
-    ResourceFilter {
-        q: f.q.clone(),
-        domain: f.domain.clone(),
-        page: f.page.clone(),
-        status: f.status.clone(),
-        sort: f.sort.clone(),
-        max_score: f.max_score.clone(),
-        scripts_from: f.scripts_from.clone(),
-        conns_from: f.conns_from.clone(),
-    }
 }
 
 #[derive(Deserialize)]

@@ -148,14 +148,18 @@ impl TestServer {
             .unwrap()
     }
 
-    pub async fn api(&self, path: &str) -> Value {
-        let r = self
-            .http
+    /// `GET path` with the API token, whatever the answer.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
             .get(format!("{}{path}", self.base))
             .bearer_auth(TOKEN)
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    pub async fn api(&self, path: &str) -> Value {
+        let r = self.get(path).await;
         assert_eq!(r.status(), 200, "GET {path}");
         r.json().await.unwrap()
     }
