@@ -10,14 +10,55 @@ use serde_json::json;
 
 use crate::commands::Failure;
 
-/// Reads a script as text; invalid UTF-8 is replaced rather than refused (real-world scripts
-/// are occasionally Latin-1, and the structure does not depend on those bytes).
-fn read(path: &Path) -> Result<String, Failure> {
+/// A file as the analyzer reads it.
+pub struct Loaded {
+    /// The JavaScript: the file itself, or for `.html`/`.htm` its `<script>` bodies joined
+    /// (the markup is not JavaScript; well-known data blocks such as JSON-LD are left out).
+    pub text: String,
+    /// The file's own size and SHA-256 (for a script, those of `text`).
+    pub bytes: usize,
+    pub sha256: String,
+    /// For HTML: how many `<script>` elements held code, and the external scripts it loads.
+    pub html: Option<(usize, Vec<String>)>,
+}
+
+/// Reads a file for `fingerprint`, `diff`, `classify` and training alike, so all four judge
+/// the same code. Invalid UTF-8 is replaced rather than refused (real-world scripts are
+/// occasionally Latin-1, and the structure does not depend on those bytes).
+pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+    use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(match String::from_utf8(bytes) {
+    let (size, sha256) = (bytes.len(), format!("{:x}", Sha256::digest(&bytes)));
+    let is_html = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    if is_html && let Some(scripts) = rampart_js::extract_scripts(&bytes) {
+        let code: Vec<_> = scripts.into_iter().filter(|s| !s.is_data_block()).collect();
+        let inline = code.iter().filter(|s| s.src.is_none()).count();
+        let external = code.iter().filter_map(|s| s.src.clone()).collect();
+        let joined: Vec<String> = code.into_iter().map(|s| s.text).collect();
+        return Ok(Loaded {
+            text: joined.join("\n;\n"),
+            bytes: size,
+            sha256,
+            html: Some((inline, external)),
+        });
+    }
+    let text = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+    Ok(Loaded {
+        text,
+        bytes: size,
+        sha256,
+        html: None,
     })
+}
+
+/// The code of a file (see [`load`]).
+pub fn read_script(path: &Path) -> anyhow::Result<String> {
+    Ok(load(path)?.text)
 }
 
 fn names<T: serde::Serialize>(set: &std::collections::BTreeSet<T>) -> String {
@@ -41,16 +82,29 @@ pub fn fingerprint(files: &[std::path::PathBuf], as_json: bool) -> Result<(), Fa
     let options = Options::default();
     let mut out = io::stdout().lock();
     for path in files {
-        let source = read(path)?;
-        let a = analyze(&source, &options);
+        let file = load(path)?;
+        let mut a = analyze(&file.text, &options);
+        // `bytes` and `sha256` describe the file (what `sha256sum` prints), also for a page
+        // whose scripts were analyzed.
+        a.bytes = file.bytes;
+        a.sha256 = file.sha256;
         if as_json {
             let mut v = serde_json::to_value(&a).context("serializing the analysis")?;
             v["file"] = json!(path.display().to_string());
             v["parse_errors"] = json!(a.parse_error_count);
             v["parse_error_messages"] = json!(a.parse_errors);
+            if let Some((inline, external)) = &file.html {
+                v["html"] = json!({ "inline_scripts": inline, "script_src": external });
+            }
             writeln!(out, "{v}")?;
         } else {
             print_analysis(&mut out, path, &a)?;
+            if let Some((inline, external)) = &file.html {
+                writeln!(out, "  html          {inline} inline script(s)")?;
+                for src in external {
+                    writeln!(out, "  loads         {src}")?;
+                }
+            }
         }
     }
     Ok(())
@@ -74,23 +128,6 @@ fn print_analysis(out: &mut impl Write, path: &Path, a: &Analysis) -> io::Result
         )?;
     }
     Ok(())
-}
-
-/// Script text of a file; for `.html`/`.htm`, its inline `<script>` bodies joined (the
-/// markup itself is not JavaScript).
-pub fn read_script(path: &Path) -> anyhow::Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let is_html = path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-    if is_html && let Some(scripts) = rampart_js::extract_scripts(&bytes) {
-        let joined: Vec<String> = scripts.into_iter().map(|s| s.text).collect();
-        return Ok(joined.join("\n;\n"));
-    }
-    Ok(match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    })
 }
 
 pub fn classify(files: &[PathBuf], as_json: bool, model: Option<&Path>) -> Result<(), Failure> {
@@ -138,7 +175,7 @@ pub fn classify(files: &[PathBuf], as_json: bool, model: Option<&Path>) -> Resul
 
 pub fn diff(old_path: &Path, new_path: &Path, as_json: bool) -> Result<(), Failure> {
     let options = Options::default();
-    let (old_src, new_src) = (read(old_path)?, read(new_path)?);
+    let (old_src, new_src) = (read_script(old_path)?, read_script(new_path)?);
     let (old, new) = (analyze(&old_src, &options), analyze(&new_src, &options));
     let d = rampart_js::diff(&old, &old_src, &new, &new_src);
     let mut out = io::stdout().lock();

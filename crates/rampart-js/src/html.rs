@@ -36,6 +36,39 @@ impl InlineScript {
     }
 }
 
+/// `type` values of `<script>` elements that hold data, not code: browsers never run them, and
+/// joined to the page's code they would only be parse errors (a shop page's JSON-LD). Anything
+/// else is kept, unknown types included: a scanner reads too much rather than too little.
+const DATA_BLOCK_TYPES: &[&str] = &[
+    "application/json",
+    "application/ld+json",
+    "importmap",
+    "speculationrules",
+    "text/html",
+    "text/template",
+    "text/x-template",
+    "text/x-handlebars-template",
+    "text/x-jquery-tmpl",
+    "text/ng-template",
+    "text/css",
+];
+
+impl InlineScript {
+    /// Whether the element is a well-known data block (JSON, JSON-LD, import maps,
+    /// templates): never code.
+    pub fn is_data_block(&self) -> bool {
+        self.script_type.as_deref().is_some_and(|t| {
+            let essence = t
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            DATA_BLOCK_TYPES.contains(&essence.as_str())
+        })
+    }
+}
+
 /// Every `<script>` element in `html`, in document order. Malformed HTML is parsed the way
 /// browsers tokenize it; `None` only if the rewriter refuses the input outright.
 pub fn extract_scripts(html: &[u8]) -> Option<Vec<InlineScript>> {
@@ -83,5 +116,19 @@ mod tests {
         assert_eq!(s[1].text, "var a = \"</div>\"; fetch(\"/x\")");
         assert!(s[1].is_javascript());
         assert!(!s[2].is_javascript());
+        assert!(s[2].is_data_block() && !s[1].is_data_block() && !s[0].is_data_block());
+    }
+
+    #[test]
+    fn only_well_known_data_types_are_data_blocks() {
+        let typed = |t: &str| InlineScript {
+            script_type: Some(t.into()),
+            ..InlineScript::default()
+        };
+        assert!(typed(" Application/JSON; charset=utf-8").is_data_block());
+        assert!(typed("importmap").is_data_block());
+        // Not run by browsers either, but not known to be data: a scanner still reads it.
+        assert!(!typed("text/x-unknown").is_data_block());
+        assert!(!typed("module").is_data_block());
     }
 }
