@@ -12,7 +12,8 @@
 #   GZIP=true: the origin compresses the page (gzip level 1) and every client asks for gzip, so
 #   the proxy scans (and with BLOCK=true decodes, rewrites and compresses again) gzip pages
 #
-# PROXY_THREADS=N runs Rampart on N tokio workers; RAMPART_ENV="K=V …" sets environment for the
+# PROXY_WORKERS=N sets `[proxy] workers` (forwarding threads; default 0 = one per core);
+# PROXY_THREADS=N runs the rest of Rampart on N tokio workers; RAMPART_ENV="K=V …" sets environment for the
 # Rampart process only; HOLD=N keeps the servers up N seconds before measuring (to attach perf
 # or strace).
 #
@@ -26,7 +27,12 @@ for tool in wrk nginx; do
         apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
     fi
 done
-cargo build --release --quiet
+# RAMPART_BIN=path measures another build of rampart (A/B against an older commit) unbuilt.
+RAMPART_BIN="${RAMPART_BIN:-}"
+if [ -z "$RAMPART_BIN" ]; then
+    cargo build --release --quiet
+    RAMPART_BIN=./target/release/rampart
+fi
 WORK="$(mktemp -d)"
 chmod 755 "$WORK"  # nginx workers read the page as an unprivileged user
 trap 'kill $(jobs -p) 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true; nginx -c "$WORK/nginx-proxy.conf" -s stop 2>/dev/null || true; rm -rf "$WORK"' EXIT
@@ -107,10 +113,11 @@ listen = "127.0.0.1:$P_PORT"
 upstream = "http://127.0.0.1:$N_PORT"
 max_inline_html_bytes = ${INLINE_BYTES:-2097152}
 block = ${BLOCK:-false}
+${PROXY_WORKERS:+workers = $PROXY_WORKERS}
 TOML
 nginx -c "$WORK/nginx.conf"
 nginx -c "$WORK/nginx-proxy.conf"
-env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} ${RAMPART_ENV:-} RAMPART_LOG=warn ./target/release/rampart serve --config "$WORK/rampart.toml" &
+env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} ${RAMPART_ENV:-} RAMPART_LOG=warn "$RAMPART_BIN" serve --config "$WORK/rampart.toml" &
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -s "${CURL_COMPRESSED[@]}" "${REQUEST_HEADERS[@]}" "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }

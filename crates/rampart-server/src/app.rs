@@ -111,7 +111,7 @@ async fn bind_proxy(config: &Config) -> anyhow::Result<Option<tokio::net::TcpLis
 
 struct Prepared {
     router: Router,
-    proxy: Option<Router>,
+    proxy: Option<crate::proxy::Service>,
     inventory: JoinHandle<()>,
     fetcher: JoinHandle<()>,
     /// Blocklist watcher: loops forever, aborted at shutdown (it holds an alert sender).
@@ -161,7 +161,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
                 .header_baselines(&config.sites[site].id, crate::proxy::MAX_BASELINES)
                 .await
                 .context("reading the proxy's security-header baselines")?;
-            Some(crate::proxy::router(
+            Some(crate::proxy::service(
                 &config,
                 p,
                 crate::proxy::Deps {
@@ -216,6 +216,56 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     })
 }
 
+/// Responses go out in several writes (headers, then body frames as they stream); with Nagle
+/// on, the last partial segment of each waits for the visitor's delayed ACK.
+fn nodelay(tcp: &mut tokio::net::TcpStream) {
+    let _ = tcp.set_nodelay(true);
+}
+
+/// Serves the reverse proxy on [`crate::proxy::Service::workers`] threads, each accepting on the
+/// same socket with a single-threaded runtime of its own (see `proxy::Worker`), until `stop`.
+async fn serve_proxy(
+    listener: tokio::net::TcpListener,
+    service: crate::proxy::Service,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let listener = listener.into_std()?;
+    let mut finished = Vec::new();
+    for i in 0..service.workers() {
+        let listener = listener.try_clone()?;
+        let (router, mut stop) = (service.router()?, stop.clone());
+        let (done, finished_rx) = oneshot::channel::<anyhow::Result<()>>();
+        std::thread::Builder::new()
+            .name(format!("rampart-proxy-{i}"))
+            .spawn(move || {
+                let run = || -> anyhow::Result<()> {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    runtime.block_on(async move {
+                        let listener = tokio::net::TcpListener::from_std(listener)?;
+                        axum::serve(
+                            listener.tap_io(nodelay),
+                            router.into_make_service_with_connect_info::<SocketAddr>(),
+                        )
+                        .with_graceful_shutdown(async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        })
+                        .await?;
+                        Ok(())
+                    })
+                };
+                let _ = done.send(run());
+            })
+            .context("cannot start a proxy worker thread")?;
+        finished.push(finished_rx);
+    }
+    for worker in finished {
+        worker.await.context("a proxy worker thread panicked")??;
+    }
+    Ok(())
+}
+
 impl Prepared {
     async fn serve(
         self,
@@ -232,24 +282,12 @@ impl Prepared {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        // Responses go out in several writes (headers, then body frames as they stream);
-        // with Nagle on, the last partial segment of each waits for the visitor's delayed ACK.
-        let nodelay = |tcp: &mut tokio::net::TcpStream| {
-            let _ = tcp.set_nodelay(true);
-        };
         let main = axum::serve(listener.tap_io(nodelay), self.router)
             .with_graceful_shutdown(stopped(stop_rx.clone()))
             .into_future();
         let proxy = async {
             match (proxy_listener, self.proxy) {
-                (Some(l), Some(router)) => {
-                    axum::serve(
-                        l.tap_io(nodelay),
-                        router.into_make_service_with_connect_info::<SocketAddr>(),
-                    )
-                    .with_graceful_shutdown(stopped(stop_rx.clone()))
-                    .await
-                }
+                (Some(l), Some(service)) => serve_proxy(l, service, stop_rx.clone()).await,
                 _ => Ok(()),
             }
         };

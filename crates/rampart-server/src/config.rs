@@ -143,6 +143,11 @@ pub struct ProxyConfig {
     /// from the HTML as it streams, and record each removal (`script_blocked`).
     #[serde(default)]
     pub block: bool,
+    /// Threads forwarding requests, each with its own event loop and upstream pool (0: one per
+    /// CPU core). A visitor's connection and the upstream connection serving it then live on
+    /// one thread, so no response crosses threads on its way through (see BENCHMARKS.md).
+    #[serde(default)]
+    pub workers: usize,
 }
 
 /// `[[proxy.policies]]`: a Content-Security-Policy for the pages whose path matches `page`
@@ -180,6 +185,7 @@ impl ProxyConfig {
             inline_scan_interval: default_inline_scan_interval(),
             policies: Vec::new(),
             block: false,
+            workers: 0,
         }
     }
 }

@@ -50,8 +50,11 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
+/// The proxy's state, shared by its workers.
 pub(crate) struct Proxy {
-    client: Client<HttpsConnector<HttpConnector>, Body>,
+    /// The service's runtime. Work that touches the store or the alert queue runs there: a
+    /// worker's runtime ends with the worker, and connections opened on it would die with it.
+    main: tokio::runtime::Handle,
     upstream: Uri,
     config: ProxyConfig,
     site: usize,
@@ -151,8 +154,45 @@ pub fn validate(config: &Config, proxy: &ProxyConfig) -> anyhow::Result<(Uri, us
     Ok((upstream, site))
 }
 
-/// Builds the proxy's router, or explains why the `[proxy]` section cannot work.
-pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow::Result<Router> {
+/// One forwarding worker's state: the shared proxy and an upstream pool of its own. Each
+/// worker thread runs its own runtime with its own pool, so a visitor's connection and the
+/// upstream connection that serves it are driven by the same thread: no wakeup crosses
+/// threads per request or per body frame (BENCHMARKS.md measured the difference).
+struct Worker {
+    p: Arc<Proxy>,
+    client: Client<HttpsConnector<HttpConnector>, Body>,
+}
+
+/// The proxy, ready to be served by [`Service::workers`] threads.
+pub(crate) struct Service {
+    proxy: Arc<Proxy>,
+}
+
+impl Service {
+    /// Forwarding threads: `[proxy] workers`, or one per CPU core.
+    pub fn workers(&self) -> usize {
+        match self.proxy.config.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
+    /// The router of one worker, with a new upstream pool; call it on that worker's runtime
+    /// (the pool's connections are driven by the runtime that opens them).
+    pub fn router(&self) -> anyhow::Result<Router> {
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(std::time::Duration::from_secs(90))
+            .build(connector(&self.proxy.config)?);
+        Ok(Router::new().fallback(forward).with_state(Arc::new(Worker {
+            p: self.proxy.clone(),
+            client,
+        })))
+    }
+}
+
+/// Builds the proxy, or explains why the `[proxy]` section cannot work. Call it on the
+/// service's runtime: that is where its store work runs.
+pub(crate) fn service(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow::Result<Service> {
     let (upstream, site) = validate(config, proxy)?;
     let site_config = &config.sites[site];
     let headers = crate::site_headers(config, &site_config.id)
@@ -191,12 +231,11 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
         })?;
         policies.push((p.page.clone(), name, value));
     }
-    let client = Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(std::time::Duration::from_secs(90))
-        .build(connector(proxy)?);
+    // The upstream's TLS settings are checked here, once; each worker builds its own pool.
+    connector(proxy)?;
     let flagged: Arc<block::Flagged> = Arc::default();
     let state = Arc::new(Proxy {
-        client,
+        main: tokio::runtime::Handle::current(),
         upstream,
         config: proxy.clone(),
         site,
@@ -227,7 +266,7 @@ pub(crate) fn router(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyhow
     if proxy.block {
         refresh_flagged(deps.store, site_config.id.clone(), flagged);
     }
-    Ok(Router::new().fallback(forward).with_state(state))
+    Ok(Service { proxy: state })
 }
 
 /// Plain TCP or TLS to the upstream, keep-alive, no Nagle. TLS trusts the public web roots
@@ -320,10 +359,11 @@ impl Proxy {
 }
 
 async fn forward(
-    State(p): State<Arc<Proxy>>,
+    State(w): State<Arc<Worker>>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     req: Request,
 ) -> Response {
+    let p = &w.p;
     let (mut parts, body) = req.into_parts();
     let head = parts.method == axum::http::Method::HEAD;
     let path = parts
@@ -377,7 +417,7 @@ async fn forward(
     }
     let upstream_req = Request::from_parts(parts, body);
     let response =
-        match tokio::time::timeout(p.config.timeout, p.client.request(upstream_req)).await {
+        match tokio::time::timeout(p.config.timeout, w.client.request(upstream_req)).await {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "upstream request failed");
@@ -409,7 +449,7 @@ async fn forward(
     let now = headers::snapshot(&parts.headers);
     if let Some(changes) = p.baselines.observe(page_path, &now) {
         let (store, site, page) = (p.store.clone(), p.site_id.clone(), page_path.to_string());
-        tokio::spawn(async move {
+        p.main.spawn(async move {
             let json = headers::to_json(&now);
             if let Err(e) = store
                 .set_header_baseline(&site, &page, &json, crate::time::now_ms())
@@ -419,7 +459,7 @@ async fn forward(
             }
         });
         if !changes.is_empty() {
-            header_alert(&p, page_path, changes);
+            header_alert(p, page_path, changes);
         }
     }
     if let Some((_, name, value)) = p
@@ -469,6 +509,7 @@ async fn forward(
             page: page.clone(),
             queue: p.queue.clone(),
             verdicts: tee::Verdicts {
+                main: p.main.clone(),
                 flagged: p.flagged.clone(),
                 store: p.store.clone(),
                 alerts: p.alerts.clone(),
@@ -480,18 +521,19 @@ async fn forward(
     if let Some(policy) = block {
         // The length changes when a script goes.
         parts.headers.remove(header::CONTENT_LENGTH);
-        let (store, alerts, site, at) = (
+        let (store, alerts, site, at, main) = (
             p.store.clone(),
             p.alerts.clone(),
             p.site_id.clone(),
             page.clone(),
+            p.main.clone(),
         );
         let record: Box<dyn FnOnce(Vec<block::Removed>) + Send> = Box::new(move |removed| {
             if removed.is_empty() {
                 return;
             }
             metrics::counter!(BLOCKED).increment(removed.len() as u64);
-            tokio::spawn(async move {
+            main.spawn(async move {
                 for r in removed {
                     let alert = rampart_store::NewAlert {
                         kind: "script_blocked".into(),
@@ -585,7 +627,8 @@ fn header_alert(p: &Proxy, page_path: &str, changes: headers::Changes) {
         details: serde_json::json!({ "page": page_path, "changes": details }),
     };
     let (store, alerts) = (p.store.clone(), p.alerts.clone());
-    tokio::spawn(async move { crate::alerts::raise(&*store, &alerts, alert).await });
+    p.main
+        .spawn(async move { crate::alerts::raise(&*store, &alerts, alert).await });
 }
 
 /// `*` matches any run of characters; everything else literally.

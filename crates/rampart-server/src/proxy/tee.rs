@@ -35,6 +35,8 @@ pub(crate) struct InlineSink {
 /// Where inline scripts that score malicious are reported: flagged for blocking mode and raised
 /// as `malicious_script`.
 pub(crate) struct Verdicts {
+    /// The service's runtime: scans run on its blocking pool, their alerts on it.
+    pub main: tokio::runtime::Handle,
     pub flagged: std::sync::Arc<super::block::Flagged>,
     pub store: std::sync::Arc<dyn rampart_store::Store>,
     pub alerts: mpsc::Sender<rampart_store::AlertRow>,
@@ -43,9 +45,7 @@ pub(crate) struct Verdicts {
 
 impl InlineSink {
     fn finish(self, html: Vec<u8>) {
-        let Ok(handle) = tokio::runtime::Handle::try_current() else {
-            return;
-        };
+        let handle = self.verdicts.main.clone();
         handle.clone().spawn_blocking(move || {
             // Keep the scan slot until the work is done (closures capture only what they use).
             let _slot = &self._slot;
