@@ -177,8 +177,9 @@ impl Service {
         }
     }
 
-    /// The router of one worker, with a new upstream pool; call it on that worker's runtime
-    /// (the pool's connections are driven by the runtime that opens them).
+    /// The router of one worker, with a new upstream pool. The pool opens its connections on
+    /// the runtime whose requests go through it, and that runtime drives them: give each
+    /// worker's runtime a router of its own.
     pub fn router(&self) -> anyhow::Result<Router> {
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(std::time::Duration::from_secs(90))
