@@ -741,3 +741,73 @@ async fn zstd_pages_are_scanned_too() {
     );
     t.server.shutdown().await.unwrap();
 }
+
+/// The HTTP version is hop-by-hop (RFC 9110 §6.2): an origin that answers in HTTP/1.0 (and
+/// closes to end the body) must not turn the visitor's keep-alive HTTP/1.1 connection into a
+/// 1.0 one; the proxy answers in its own version, with the body intact, and keeps the
+/// connection for the next request.
+#[tokio::test]
+async fn an_http_1_0_origin_is_answered_in_http_1_1() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut tcp, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 4096];
+                let _ = tcp.read(&mut request).await;
+                let _ = tcp
+                    .write_all(
+                        b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n\
+                          <html><body>old server</body></html>",
+                    )
+                    .await;
+            });
+        }
+    });
+    let t = start(
+        "",
+        &format!("[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\""),
+    )
+    .await;
+    let proxy = t.server.proxy_addr.unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    for _ in 0..2 {
+        tcp.write_all(b"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")
+            .await
+            .unwrap();
+        let mut response = Vec::new();
+        let mut buf = [0u8; 4096];
+        // Read until the whole body is in (chunked or with a length: the connection stays).
+        while !String::from_utf8_lossy(&response).contains("</html>") {
+            let n = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut buf))
+                .await
+                .expect("the proxy answers")
+                .unwrap();
+            assert!(
+                n > 0,
+                "closed early: {}",
+                String::from_utf8_lossy(&response)
+            );
+            response.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8_lossy(&response).to_string();
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(
+            text.contains("<html><body>old server</body></html>"),
+            "{text}"
+        );
+        if text.contains("transfer-encoding: chunked") {
+            // The last chunk may still be on its way.
+            while !String::from_utf8_lossy(&response).ends_with("0\r\n\r\n") {
+                let n = tcp.read(&mut buf).await.unwrap();
+                assert!(n > 0);
+                response.extend_from_slice(&buf[..n]);
+            }
+        }
+    }
+    t.server.shutdown().await.unwrap();
+}

@@ -416,6 +416,9 @@ async fn forward(
         // The page must come back in a coding the rewriter can read.
         coding::narrow_accept_encoding(&mut parts.headers);
     }
+    // The version is hop-by-hop (RFC 9110 §6.2): a proxy sends its own, so the hop to the
+    // origin is HTTP/1.1 whatever the visitor spoke.
+    parts.version = axum::http::Version::HTTP_11;
     let upstream_req = Request::from_parts(parts, body);
     let response =
         match tokio::time::timeout(p.config.timeout, w.client.request(upstream_req)).await {
@@ -432,6 +435,9 @@ async fn forward(
         };
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    // And the visitor is answered in our version, not the origin's: an HTTP/1.0 origin must
+    // not end the visitor's keep-alive connection or its chunked framing.
+    parts.version = axum::http::Version::HTTP_11;
     let is_html = parts
         .headers
         .get(header::CONTENT_TYPE)
