@@ -811,3 +811,47 @@ async fn an_http_1_0_origin_is_answered_in_http_1_1() {
     }
     t.server.shutdown().await.unwrap();
 }
+
+/// WebSockets pass through: the upgrade is forwarded, the origin's 101 comes back, and then
+/// messages flow both ways over the joined connections.
+#[tokio::test]
+async fn websockets_pass_through_the_proxy() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let up = format!("http://{}", listener.local_addr().unwrap());
+    // An echo server that prefixes what it sends back.
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        while let Some(Ok(Message::Text(t))) = ws.next().await {
+            ws.send(Message::Text(format!("echo: {t}").into()))
+                .await
+                .unwrap();
+        }
+    });
+    let t = start(
+        "",
+        &format!("[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\""),
+    )
+    .await;
+    let proxy = t.server.proxy_addr.unwrap();
+    let tcp = tokio::net::TcpStream::connect(proxy).await.unwrap();
+    let (mut ws, response) = tokio_tungstenite::client_async(format!("ws://{proxy}/live"), tcp)
+        .await
+        .expect("the handshake passes through the proxy");
+    assert_eq!(response.status(), 101);
+    for n in 0..3 {
+        ws.send(Message::Text(format!("hello {n}").into()))
+            .await
+            .unwrap();
+        let reply = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+            .await
+            .expect("the echo comes back")
+            .unwrap()
+            .unwrap();
+        assert_eq!(reply, Message::Text(format!("echo: hello {n}").into()));
+    }
+    ws.close(None).await.unwrap();
+    t.server.shutdown().await.unwrap();
+}

@@ -385,7 +385,21 @@ async fn forward(
     else {
         return (StatusCode::BAD_REQUEST, "bad request target").into_response();
     };
+    // A protocol switch (WebSocket): its two hop-by-hop headers are forwarded on purpose, and
+    // after the origin's 101 the two connections are joined byte for byte.
+    let upgrade = upgrade_of(&parts.headers).map(|protocol| {
+        (
+            protocol,
+            parts.extensions.remove::<hyper::upgrade::OnUpgrade>(),
+        )
+    });
     strip_hop_by_hop(&mut parts.headers);
+    if let Some((protocol, _)) = &upgrade {
+        parts
+            .headers
+            .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+        parts.headers.insert(header::UPGRADE, protocol.clone());
+    }
     let forwarded_for = match parts
         .headers
         .get("x-forwarded-for")
@@ -433,6 +447,9 @@ async fn forward(
                 return (StatusCode::GATEWAY_TIMEOUT, "upstream timed out").into_response();
             }
         };
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        return switch_protocols(response, upgrade);
+    }
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     // And the visitor is answered in our version, not the origin's: an HTTP/1.0 origin must
@@ -576,6 +593,55 @@ async fn forward(
         weaken_etag(&mut parts.headers);
     }
     Response::from_parts(parts, body)
+}
+
+/// The protocol a request asks to switch to (`Connection: upgrade` and `Upgrade: …`), if any.
+fn upgrade_of(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+/// The origin agreed to switch protocols: the visitor gets the 101 (with the two hop-by-hop
+/// headers that say so), and once both sides have switched, their bytes are copied both ways
+/// until either closes. Nothing is inspected: what flows is no longer HTTP.
+fn switch_protocols(
+    mut response: hyper::Response<hyper::body::Incoming>,
+    upgrade: Option<(HeaderValue, Option<hyper::upgrade::OnUpgrade>)>,
+) -> Response {
+    let Some((protocol, Some(visitor))) = upgrade else {
+        // A 101 the visitor did not ask for (or cannot take): not forwardable.
+        metrics::counter!(PROXIED, "outcome" => "bad_gateway").increment(1);
+        return (StatusCode::BAD_GATEWAY, "unexpected protocol switch").into_response();
+    };
+    let origin = hyper::upgrade::on(&mut response);
+    let (mut parts, _) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    parts
+        .headers
+        .insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    parts.headers.insert(header::UPGRADE, protocol);
+    metrics::counter!(PROXIED, "outcome" => "upgraded").increment(1);
+    tokio::spawn(async move {
+        let (visitor, origin) = match tokio::join!(visitor, origin) {
+            (Ok(v), Ok(o)) => (v, o),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::debug!(error = %e, "protocol switch did not complete");
+                return;
+            }
+        };
+        let (mut visitor, mut origin) = (
+            hyper_util::rt::TokioIo::new(visitor),
+            hyper_util::rt::TokioIo::new(origin),
+        );
+        let _ = tokio::io::copy_bidirectional(&mut visitor, &mut origin).await;
+    });
+    Response::from_parts(parts, Body::empty())
 }
 
 /// A browser asking for a page (`Accept: text/html`), not a subresource.
