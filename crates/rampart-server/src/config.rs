@@ -148,6 +148,13 @@ pub struct ProxyConfig {
     /// one thread, so no response crosses threads on its way through (see BENCHMARKS.md).
     #[serde(default)]
     pub workers: usize,
+    /// A switched connection (WebSocket) with no bytes either way for this long is closed, so
+    /// idle tunnels cannot pile up (Cloudflare's limit is also 100 s; apps ping within it).
+    #[serde(
+        default = "default_upgrade_idle_timeout",
+        with = "humantime_serde_compat"
+    )]
+    pub upgrade_idle_timeout: Duration,
 }
 
 /// `[[proxy.policies]]`: a Content-Security-Policy for the pages whose path matches `page`
@@ -186,6 +193,7 @@ impl ProxyConfig {
             policies: Vec::new(),
             block: false,
             workers: 0,
+            upgrade_idle_timeout: default_upgrade_idle_timeout(),
         }
     }
 }
@@ -200,6 +208,10 @@ fn default_proxy_timeout() -> Duration {
 
 fn default_inline_scan_interval() -> Duration {
     Duration::from_secs(10)
+}
+
+fn default_upgrade_idle_timeout() -> Duration {
+    Duration::from_secs(100)
 }
 
 fn default_max_inline_html_bytes() -> usize {

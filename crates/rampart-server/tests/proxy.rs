@@ -813,9 +813,10 @@ async fn an_http_1_0_origin_is_answered_in_http_1_1() {
 }
 
 /// WebSockets pass through: the upgrade is forwarded, the origin's 101 comes back, and then
-/// messages flow both ways over the joined connections.
+/// messages flow both ways over the joined connections — as long as bytes keep moving: a tunnel
+/// idle past `upgrade_idle_timeout` is closed.
 #[tokio::test]
-async fn websockets_pass_through_the_proxy() {
+async fn websockets_pass_through_the_proxy_until_idle() {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -832,7 +833,9 @@ async fn websockets_pass_through_the_proxy() {
     });
     let t = start(
         "",
-        &format!("[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\""),
+        &format!(
+            "[proxy]\nlisten = \"127.0.0.1:0\"\nupstream = \"{up}\"\nupgrade_idle_timeout = \"400ms\""
+        ),
     )
     .await;
     let proxy = t.server.proxy_addr.unwrap();
@@ -841,7 +844,9 @@ async fn websockets_pass_through_the_proxy() {
         .await
         .expect("the handshake passes through the proxy");
     assert_eq!(response.status(), 101);
-    for n in 0..3 {
+    // Ten messages 150 ms apart: longer than the idle limit in all, never idle that long.
+    for n in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
         ws.send(Message::Text(format!("hello {n}").into()))
             .await
             .unwrap();
@@ -852,6 +857,22 @@ async fn websockets_pass_through_the_proxy() {
             .unwrap();
         assert_eq!(reply, Message::Text(format!("echo: hello {n}").into()));
     }
-    ws.close(None).await.unwrap();
+    // Then silence: the proxy closes the tunnel, and the visitor sees the stream end.
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(5), ws.next())
+        .await
+        .expect("an idle tunnel is closed");
+    assert!(
+        !matches!(ended, Some(Ok(Message::Text(_)))),
+        "no message was sent: {ended:?}"
+    );
+    let closed = t.metrics().await;
+    assert_eq!(
+        metric(
+            &closed,
+            "rampart_proxy_responses_total{outcome=\"upgrade_idle_closed\"}"
+        ),
+        1.0,
+        "{closed}"
+    );
     t.server.shutdown().await.unwrap();
 }

@@ -11,6 +11,7 @@ mod block;
 mod coding;
 mod headers;
 mod tee;
+mod tunnel;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -448,7 +449,7 @@ async fn forward(
             }
         };
     if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-        return switch_protocols(response, upgrade);
+        return switch_protocols(response, upgrade, p.config.upgrade_idle_timeout);
     }
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
@@ -613,6 +614,7 @@ fn upgrade_of(headers: &HeaderMap) -> Option<HeaderValue> {
 fn switch_protocols(
     mut response: hyper::Response<hyper::body::Incoming>,
     upgrade: Option<(HeaderValue, Option<hyper::upgrade::OnUpgrade>)>,
+    idle_limit: std::time::Duration,
 ) -> Response {
     let Some((protocol, Some(visitor))) = upgrade else {
         // A 101 the visitor did not ask for (or cannot take): not forwardable.
@@ -635,11 +637,29 @@ fn switch_protocols(
                 return;
             }
         };
+        let last = Arc::new(AtomicU64::new(0));
+        let start = tokio::time::Instant::now();
         let (mut visitor, mut origin) = (
-            hyper_util::rt::TokioIo::new(visitor),
-            hyper_util::rt::TokioIo::new(origin),
+            tunnel::Active::new(hyper_util::rt::TokioIo::new(visitor), &last, start),
+            tunnel::Active::new(hyper_util::rt::TokioIo::new(origin), &last, start),
         );
-        let _ = tokio::io::copy_bidirectional(&mut visitor, &mut origin).await;
+        let copy = tokio::io::copy_bidirectional(&mut visitor, &mut origin);
+        tokio::pin!(copy);
+        loop {
+            let idle_since = start + std::time::Duration::from_millis(last.load(Ordering::Relaxed));
+            tokio::select! {
+                _ = &mut copy => return,
+                _ = tokio::time::sleep_until(idle_since + idle_limit) => {
+                    if tokio::time::Instant::now() >= start
+                        + std::time::Duration::from_millis(last.load(Ordering::Relaxed))
+                        + idle_limit
+                    {
+                        metrics::counter!(PROXIED, "outcome" => "upgrade_idle_closed").increment(1);
+                        return;
+                    }
+                }
+            }
+        }
     });
     Response::from_parts(parts, Body::empty())
 }
