@@ -637,28 +637,12 @@ fn switch_protocols(
                 return;
             }
         };
-        let last = Arc::new(AtomicU64::new(0));
-        let start = tokio::time::Instant::now();
-        let (mut visitor, mut origin) = (
-            tunnel::Active::new(hyper_util::rt::TokioIo::new(visitor), &last, start),
-            tunnel::Active::new(hyper_util::rt::TokioIo::new(origin), &last, start),
+        let (visitor, origin) = (
+            hyper_util::rt::TokioIo::new(visitor),
+            hyper_util::rt::TokioIo::new(origin),
         );
-        let copy = tokio::io::copy_bidirectional(&mut visitor, &mut origin);
-        tokio::pin!(copy);
-        loop {
-            let idle_since = start + std::time::Duration::from_millis(last.load(Ordering::Relaxed));
-            tokio::select! {
-                _ = &mut copy => return,
-                _ = tokio::time::sleep_until(idle_since + idle_limit) => {
-                    if tokio::time::Instant::now() >= start
-                        + std::time::Duration::from_millis(last.load(Ordering::Relaxed))
-                        + idle_limit
-                    {
-                        metrics::counter!(PROXIED, "outcome" => "upgrade_idle_closed").increment(1);
-                        return;
-                    }
-                }
-            }
+        if tunnel::join(visitor, origin, idle_limit).await == tunnel::Ended::Idle {
+            metrics::counter!(PROXIED, "outcome" => "upgrade_idle_closed").increment(1);
         }
     });
     Response::from_parts(parts, Body::empty())

@@ -8,17 +8,51 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::time::Instant;
+use tokio::time::{Duration, Instant};
+
+/// Why a tunnel ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// A side closed (or failed).
+    Closed,
+    /// No bytes moved either way for the idle limit.
+    Idle,
+}
+
+/// Copies bytes both ways between `a` and `b` until a side closes or neither has moved a byte
+/// for `idle_limit`.
+pub(super) async fn join<A, B>(a: A, b: B, idle_limit: Duration) -> Ended
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let (last, start) = (Arc::new(AtomicU64::new(0)), Instant::now());
+    let (mut a, mut b) = (Active::new(a, &last, start), Active::new(b, &last, start));
+    let copy = tokio::io::copy_bidirectional(&mut a, &mut b);
+    tokio::pin!(copy);
+    let deadline = || start + Duration::from_millis(last.load(Ordering::Relaxed)) + idle_limit;
+    loop {
+        tokio::select! {
+            _ = &mut copy => return Ended::Closed,
+            // Bytes may have moved while asleep: the deadline is read again before closing.
+            _ = tokio::time::sleep_until(deadline()) => {
+                if Instant::now() >= deadline() {
+                    return Ended::Idle;
+                }
+            }
+        }
+    }
+}
 
 /// An I/O stream that stores, in milliseconds since `start`, when it last read or wrote bytes.
-pub(super) struct Active<T> {
+struct Active<T> {
     io: T,
     last: Arc<AtomicU64>,
     start: Instant,
 }
 
 impl<T> Active<T> {
-    pub fn new(io: T, last: &Arc<AtomicU64>, start: Instant) -> Self {
+    fn new(io: T, last: &Arc<AtomicU64>, start: Instant) -> Self {
         Self {
             io,
             last: last.clone(),
