@@ -11,6 +11,9 @@
 #   ROUNDS=N (default 5): each path is measured N times, interleaved; medians are reported
 #   GZIP=true: the origin compresses the page (gzip level 1) and every client asks for gzip, so
 #   the proxy scans (and with BLOCK=true decodes, rewrites and compresses again) gzip pages
+#   RATES="1000 2000" (default; empty: skip): latency at a fixed request rate as well — open
+#   load from `hey` (16 workers, each paced to RATE/16 requests/s), the way a site is loaded.
+#   A saturated closed loop (wrk) measures queueing behind a full CPU, not what a hop adds.
 #
 # PROXY_WORKERS=N sets `[proxy] workers` (forwarding threads; default 0 = one per core);
 # PROXY_THREADS=N runs the rest of Rampart on N tokio workers; RAMPART_ENV="K=V …" sets environment for the
@@ -22,9 +25,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${1:-10}"
 CONNS="${2:-32}"
-for tool in wrk nginx; do
+for tool in wrk nginx hey; do
     if ! command -v "$tool" >/dev/null 2>&1; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light hey >/dev/null
     fi
 done
 # RAMPART_BIN=path measures another build of rampart (A/B against an older commit) unbuilt.
@@ -122,9 +125,9 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null &
 curl -s "${CURL_COMPRESSED[@]}" "${REQUEST_HEADERS[@]}" "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
 
-run() { # name url connections → one "rps p50 p99" line
+run() { # url connections → one "rps p50 p99" line
     local out
-    out="$(wrk -t1 -c"$3" -d"${DURATION}s" --latency "${REQUEST_HEADERS[@]}" "$2")"
+    out="$(wrk -t1 -c"$2" -d"${DURATION}s" --latency "${REQUEST_HEADERS[@]}" "$1")"
     echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
@@ -134,13 +137,19 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] + 0 : (v[
 # 2-core machine the load drifts over a minute, and one row per path would compare different
 # minutes as much as different paths.
 ROUNDS="${ROUNDS:-5}"
+# rounds ROWS MEASURE ARG: ROUNDS times, each path in turn, MEASURE URL ARG appended to
+# ROWS[path_ARG].
+rounds() {
+    local -n into="$1"
+    for _ in $(seq "$ROUNDS"); do
+        into[direct_$3]+="$("$2" "http://127.0.0.1:$N_PORT/checkout.html" "$3")"$'\n'
+        into[rampart_$3]+="$("$2" "http://127.0.0.1:$P_PORT/checkout.html" "$3")"$'\n'
+        into[nginx_proxy_$3]+="$("$2" "http://127.0.0.1:$NP_PORT/checkout.html" "$3")"$'\n'
+    done
+}
 declare -A rows
 for c in "$CONNS" 1; do
-    for _ in $(seq "$ROUNDS"); do
-        rows[direct_$c]+="$(run direct "http://127.0.0.1:$N_PORT/checkout.html" "$c")"$'\n'
-        rows[rampart_$c]+="$(run rampart "http://127.0.0.1:$P_PORT/checkout.html" "$c")"$'\n'
-        rows[nginx_proxy_$c]+="$(run nginx_proxy "http://127.0.0.1:$NP_PORT/checkout.html" "$c")"$'\n'
-    done
+    rounds rows run "$c"
 done
 echo "Median of $ROUNDS interleaved rounds of ${DURATION} s per path:"
 echo
@@ -159,5 +168,32 @@ eval "d=\$direct_${CONNS}_rps r=\$rampart_${CONNS}_rps n=\$nginx_proxy_${CONNS}_
 echo "rampart/direct throughput ratio ($CONNS connections): $(ratio "$r" "$d")"
 echo "nginx proxy_pass/direct throughput ratio ($CONNS connections): $(ratio "$n" "$d")"
 echo "rampart/nginx proxy_pass throughput ratio ($CONNS connections): $(ratio "$r" "$n")"
+RATES="${RATES-1000 2000}"
+if [ -n "$RATES" ]; then
+    # hey prints "  99% in 0.0012 secs"; its rate flag is per worker.
+    fixed() { # url rate → "achieved-rps p50-ms p99-ms"
+        local out
+        out="$(hey -z "${DURATION}s" -c 16 -q "$(($2 / 16))" -disable-compression "${REQUEST_HEADERS[@]}" "$1")"
+        grep -q '\[200\]' <<<"$out" || { echo "hey got no 200s from $1" >&2; exit 1; }
+        echo "$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out") $(awk '$1=="50%" {printf "%.3f", $3*1000}' <<<"$out") $(awk '$1=="99%" {printf "%.3f", $3*1000}' <<<"$out")"
+    }
+    declare -A fixed_rows
+    for rate in $RATES; do
+        rounds fixed_rows fixed "$rate"
+    done
+    echo
+    echo "Fixed request rate (hey, 16 workers), median of $ROUNDS interleaved rounds of ${DURATION} s:"
+    echo
+    echo "| path | offered requests/s | achieved | p50 | p99 | added p99 vs direct |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    for rate in $RATES; do
+        d99="$(awk 'NF {print $3}' <<<"${fixed_rows[direct_$rate]}" | median)"
+        for path in direct rampart nginx_proxy; do
+            r="${fixed_rows[${path}_$rate]}"
+            p99="$(awk 'NF {print $3}' <<<"$r" | median)"
+            echo "| $path | $rate | $(awk 'NF {print $1}' <<<"$r" | median) | $(awk 'NF {print $2}' <<<"$r" | median) ms | $p99 ms | $(awk -v a="$p99" -v b="$d99" 'BEGIN {printf "%+.2f ms", a-b}') |"
+        done
+    done
+fi
 inline="$(curl -s "http://127.0.0.1:$R_PORT/metrics" | awk '/^rampart_proxy_inline_scripts_total/ {s+=$2} END {print s+0}')"
 echo "inline scripts read from proxied pages: $inline"

@@ -23,8 +23,8 @@ pub struct Loaded {
 }
 
 /// Reads a file for `fingerprint`, `diff`, `classify` and training alike, so all four judge
-/// the same code. Invalid UTF-8 is replaced rather than refused (real-world scripts are
-/// occasionally Latin-1, and the structure does not depend on those bytes).
+/// the same code. Bytes become text as a browser decodes them ([`rampart_js::decode_text`]:
+/// byte-order marks, unmarked UTF-16, invalid UTF-8 replaced rather than refused).
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -32,7 +32,8 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let is_html = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
-    if is_html && let Some(scripts) = rampart_js::extract_scripts(&bytes) {
+    let text = rampart_js::decode_text(&bytes);
+    if is_html && let Some(scripts) = rampart_js::extract_scripts(text.as_bytes()) {
         let code: Vec<_> = scripts.into_iter().filter(|s| !s.is_data_block()).collect();
         let inline = code.iter().filter(|s| s.src.is_none()).count();
         let external = code.iter().filter_map(|s| s.src.clone()).collect();
@@ -44,12 +45,8 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             html: Some((inline, external)),
         });
     }
-    let text = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
-    };
     Ok(Loaded {
-        text,
+        text: text.into_owned(),
         bytes: size,
         sha256,
         html: None,

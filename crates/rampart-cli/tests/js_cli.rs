@@ -174,3 +174,38 @@ fn missing_files_fail_with_1_and_bad_usage_with_2() {
     let out = rampart(&["js", "fingerprint", "--no-such-flag", "x.js"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A page saved as UTF-16 (with a byte-order mark, or big-endian without one, as one exploit-kit
+/// page of the corpus is) is read as the same page, not as NUL-riddled noise.
+#[test]
+fn utf16_pages_are_read_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = format!("<html><body><form></form><script>{SKIM}</script></body></html>");
+    let utf8 = write(dir.path(), "page.html", &page);
+    let be: Vec<u8> = page.encode_utf16().flat_map(u16::to_be_bytes).collect();
+    let mut le_bom = vec![0xFF, 0xFE];
+    le_bom.extend(page.encode_utf16().flat_map(u16::to_le_bytes));
+    let (be_path, le_path) = (dir.path().join("be.html"), dir.path().join("le.html"));
+    std::fs::write(&be_path, be).unwrap();
+    std::fs::write(&le_path, le_bom).unwrap();
+    let out = json_lines(&rampart(&[
+        "js",
+        "fingerprint",
+        "--json",
+        &utf8,
+        &be_path.display().to_string(),
+        &le_path.display().to_string(),
+    ]));
+    assert_eq!(out.len(), 3);
+    for v in &out[1..] {
+        assert_eq!(v["structural_hash"], out[0]["structural_hash"], "{v}");
+        assert_eq!(v["capabilities"], out[0]["capabilities"], "{v}");
+        assert_eq!(v["html"]["inline_scripts"], 1, "{v}");
+    }
+    assert!(
+        out[0]["capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("network:beacon"))
+    );
+}

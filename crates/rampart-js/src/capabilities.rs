@@ -9,14 +9,10 @@
 use std::collections::BTreeSet;
 
 use oxc_ast::AstKind;
-use oxc_ast::ast::{
-    Argument, AssignmentTarget, BindingPattern, Expression, IdentifierReference, MemberExpression,
-};
-use oxc_semantic::Scoping;
-use oxc_syntax::symbol::SymbolId;
-use rustc_hash::FxHashMap as HashMap;
+use oxc_ast::ast::{Argument, AssignmentTarget, Expression, MemberExpression};
 use serde::Serialize;
-use std::cell::RefCell;
+
+pub(crate) use crate::resolve::Resolver;
 
 /// The capability vocabulary of SPEC §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -111,146 +107,6 @@ pub(crate) struct Facts {
     img_element: bool,
     src_set: bool,
     dom_insert: bool,
-}
-
-/// Constant strings, including those an obfuscator moved into a string array
-/// (`var _0xefb6 = ["\x76\x61\x6c\x75\x65", …]; el[_0xefb6[12]]`): the data flow that is
-/// cheap and that defeats the most common skimmer packing.
-///
-/// The arrays are learned during the one walk over the tree (see `walk.rs`), so a lookup can
-/// come before the declaration it needs (a hoisted `var`, a second declaration of the same
-/// name). Each lookup records how many arrays were known when it ran; [`Resolver::stale`] says
-/// whether any answer could have differed from one given with every array known, and the walk
-/// is then run again with the arrays frozen — rare (obfuscators declare the array first), and
-/// it keeps the result exactly what a separate first pass would give.
-pub(crate) struct Resolver<'s, 'a> {
-    scoping: &'s Scoping,
-    /// Array per symbol, with its registration number.
-    arrays: HashMap<SymbolId, (Vec<&'a str>, u32)>,
-    registered: u32,
-    /// Arrays no longer change (the second walk).
-    frozen: bool,
-    /// (symbol looked up, arrays registered at the time).
-    lookups: RefCell<Vec<(SymbolId, u32)>>,
-}
-
-impl<'s, 'a> Resolver<'s, 'a> {
-    pub(crate) fn new(scoping: &'s Scoping) -> Self {
-        Self {
-            scoping,
-            arrays: HashMap::default(),
-            registered: 0,
-            frozen: false,
-            lookups: RefCell::new(Vec::new()),
-        }
-    }
-
-    /// Learns `var name = ["…", …]` (string elements only).
-    pub(crate) fn node(&mut self, kind: &AstKind<'a>) {
-        if self.frozen {
-            return;
-        }
-        if let AstKind::VariableDeclarator(d) = kind
-            && let BindingPattern::BindingIdentifier(id) = &d.id
-            && let Some(Expression::ArrayExpression(array)) = &d.init
-            && let Some(symbol) = id.symbol_id.get()
-            && !array.elements.is_empty()
-        {
-            let strings: Option<Vec<&'a str>> = array
-                .elements
-                .iter()
-                .map(|e| match e.as_expression() {
-                    Some(Expression::StringLiteral(s)) => Some(s.value.as_str()),
-                    _ => None,
-                })
-                .collect();
-            if let Some(strings) = strings {
-                let n = self.registered;
-                self.registered += 1;
-                // A second array for the same name replaces the first, as the old one-pass
-                // table did; a lookup that read the first is caught by `stale`.
-                self.arrays.insert(symbol, (strings, n));
-            }
-        }
-    }
-
-    /// Whether some lookup of this walk ran before an array it needed was known.
-    pub(crate) fn stale(&self) -> bool {
-        !self.frozen
-            && !self.arrays.is_empty()
-            && self.lookups.borrow().iter().any(|(symbol, known)| {
-                self.arrays
-                    .get(symbol)
-                    .is_some_and(|(_, registered)| registered >= known)
-            })
-    }
-
-    /// Keeps the arrays learned so far for a second walk.
-    pub(crate) fn freeze(&mut self) {
-        self.frozen = true;
-        self.lookups.get_mut().clear();
-    }
-
-    /// Whether the code declares a string array of at least `min` strings and indexes it
-    /// (the first step of most obfuscators).
-    pub(crate) fn has_string_array(&self, min: usize) -> bool {
-        self.arrays.values().any(|(a, _)| a.len() >= min)
-    }
-
-    pub(crate) fn symbol_of(&self, id: &IdentifierReference<'_>) -> Option<SymbolId> {
-        id.reference_id
-            .get()
-            .and_then(|r| self.scoping.get_reference(r).symbol_id())
-    }
-
-    pub(crate) fn is_global(&self, id: &IdentifierReference<'_>) -> bool {
-        self.symbol_of(id).is_none()
-    }
-
-    pub(crate) fn const_string(&self, expr: &Expression<'a>) -> Option<&'a str> {
-        match expr.without_parentheses() {
-            Expression::StringLiteral(s) => Some(s.value.as_str()),
-            Expression::ComputedMemberExpression(m) => {
-                let Expression::Identifier(array) = m.object.without_parentheses() else {
-                    return None;
-                };
-                let Expression::NumericLiteral(index) = m.expression.without_parentheses() else {
-                    return None;
-                };
-                let symbol = self.symbol_of(array)?;
-                if !self.frozen {
-                    self.lookups.borrow_mut().push((symbol, self.registered));
-                }
-                let (strings, _) = self.arrays.get(&symbol)?;
-                let i = index.value;
-                (i >= 0.0 && i.fract() == 0.0)
-                    .then(|| strings.get(i as usize).copied())
-                    .flatten()
-            }
-            _ => None,
-        }
-    }
-
-    pub(crate) fn first_string(&self, args: &[Argument<'a>]) -> Option<&'a str> {
-        self.const_string(args.first()?.as_expression()?)
-    }
-
-    /// The property a member expression names, statically or through a constant.
-    pub(crate) fn property(&self, expr: &Expression<'a>) -> Option<&'a str> {
-        match expr.without_parentheses() {
-            Expression::StaticMemberExpression(m) => Some(m.property.name.as_str()),
-            Expression::ComputedMemberExpression(m) => self.const_string(&m.expression),
-            _ => None,
-        }
-    }
-
-    /// The name a callee reaches: a global identifier, or the property of a member expression.
-    pub(crate) fn callee_name(&self, callee: &Expression<'a>) -> Option<&'a str> {
-        match callee.without_parentheses() {
-            Expression::Identifier(id) => self.is_global(id).then(|| id.name.as_str()),
-            e => self.property(e),
-        }
-    }
 }
 
 fn is_stringy(arg: Option<&Argument<'_>>) -> bool {

@@ -132,8 +132,9 @@ pub const SIGNALS: &[(&str, &str)] = &[
 
 /// Bump when the meaning or order of any feature changes; a model file names the version it
 /// was trained for and is refused otherwise. 2: flows resolve string-array names. 3:
-/// `Function("return this")` is not dynamic code.
-pub const FEATURES_VERSION: u32 = 3;
+/// `Function("return this")` is not dynamic code. 4: names and strings built in variables are
+/// folded, and `Function` reached through `.constructor` counts as `Function` (`resolve.rs`).
+pub const FEATURES_VERSION: u32 = 4;
 
 /// Total length of the vector.
 pub const fn dimension() -> usize {

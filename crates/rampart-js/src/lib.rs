@@ -18,8 +18,10 @@ mod flows;
 mod html;
 mod model;
 mod normalize;
+mod resolve;
 mod rules;
 mod sketch;
+mod text;
 mod unpack;
 mod walk;
 mod worker;
@@ -45,6 +47,7 @@ pub use html::{InlineScript, extract_scripts};
 pub use model::{HEADS, Head, Model, ModelError, TrainParams, score, standardization, train_head};
 pub use rules::{Evidence, Rule};
 pub use sketch::{Region, Shingles};
+pub use text::decode_text;
 
 /// Default largest script analyzed (bytes); larger input gets a diagnostic and no structure.
 pub const DEFAULT_MAX_BYTES: usize = 4 * 1024 * 1024;
@@ -250,7 +253,12 @@ pub(crate) fn analyze_on_this_stack(
         .with_stats(semantic_stats(source.len()))
         .build(&parsed.program)
         .semantic;
-    let walked = walk::walk(&parsed.program, semantic.scoping(), with_features);
+    let walked = walk::walk(
+        &parsed.program,
+        semantic.scoping(),
+        allocator,
+        with_features,
+    );
     let stream = walked.stream;
     let resolver = walked.resolver;
     let capabilities = walked.capabilities;

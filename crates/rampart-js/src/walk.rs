@@ -9,6 +9,7 @@
 //! table had: `tests/walk_order.rs` checks the two orders node for node on the real-code corpus,
 //! because the stored structural hashes are defined over it.
 
+use oxc_allocator::Allocator;
 use oxc_ast::AstKind;
 use oxc_ast::ast::Program;
 use oxc_ast_visit::Visit;
@@ -83,8 +84,9 @@ impl<'a> Visit<'a> for Walker<'_, 'a> {
         });
     }
 
-    fn leave_node(&mut self, _kind: AstKind<'a>) {
+    fn leave_node(&mut self, kind: AstKind<'a>) {
         self.ancestors.pop();
+        self.resolver.leave(&kind, &self.ancestors);
         let Some(node) = self.open.pop() else {
             return;
         };
@@ -101,14 +103,17 @@ impl<'a> Visit<'a> for Walker<'_, 'a> {
     }
 }
 
-/// Runs every pass over `program`, whose references `scoping` resolves.
+/// Runs every pass over `program`, whose references `scoping` resolves; strings the resolver
+/// folds are kept in `allocator` (the program's arena).
 pub(crate) fn walk<'s, 'a>(
     program: &Program<'a>,
     scoping: &'s Scoping,
+    allocator: &'a Allocator,
     classifier: bool,
 ) -> Walked<'s, 'a> {
-    let mut resolver = Resolver::new(scoping);
+    let mut resolver = Resolver::new(scoping, allocator, program.source_text.len());
     loop {
+        resolver.restart();
         let mut walker = Walker {
             ancestors: Vec::with_capacity(64),
             open: Vec::with_capacity(64),

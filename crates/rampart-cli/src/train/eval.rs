@@ -398,6 +398,8 @@ pub struct ReportInput<'a> {
     pub runs: &'a [Run],
     pub model: &'a Model,
     pub duplicates: usize,
+    /// Files with no code of their own, left out (see `corpus::drop_codeless`).
+    pub codeless: &'a [String],
     pub refused: usize,
     pub folds: usize,
     pub seed: u64,
@@ -464,6 +466,15 @@ pub fn report(r: &ReportInput<'_>) -> String {
         r.analyzed_in.as_secs_f64(),
         r.total.as_secs_f64()
     );
+    if !r.codeless.is_empty() {
+        let names: Vec<String> = r.codeless.iter().map(|f| format!("`{f}`")).collect();
+        let _ = writeln!(
+            o,
+            "Not scored: {} file(s) with no code of their own, only `<script src>` (the fetched script and the domain lists judge a loader): {}.\n",
+            r.codeless.len(),
+            names.join(", ")
+        );
+    }
 
     repeats_section(&mut o, r);
     let _ = writeln!(

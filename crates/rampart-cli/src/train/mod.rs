@@ -284,6 +284,7 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
     }
     let mut samples = corpus::malicious(&args.data_dir).map_err(Failure::Run)?;
     samples.extend(corpus::benign(&args.benign).map_err(Failure::Run)?);
+    let codeless = corpus::drop_codeless(&mut samples, &args.data_dir.join("js/malicious"));
     let duplicates = corpus::dedup(&mut samples);
     let bar = std::io::IsTerminal::is_terminal(&std::io::stdout()).then(|| {
         let bar = indicatif::ProgressBar::new(samples.len() as u64);
@@ -378,6 +379,7 @@ pub fn train(args: &TrainArgs) -> Result<(), Failure> {
         runs: &runs,
         model: &final_model,
         duplicates,
+        codeless: &codeless,
         refused,
         folds: args.folds,
         seed: args.seed,

@@ -15,7 +15,7 @@ const PREVIEW_CHARS: usize = 400;
 
 async fn analyze(body: Vec<u8>) -> anyhow::Result<(String, Analysis)> {
     Ok(tokio::task::spawn_blocking(move || {
-        let text = String::from_utf8_lossy(&body).into_owned();
+        let text = rampart_js::decode_text(&body).into_owned();
         let analysis = rampart_js::analyze(&text, &Options::default());
         (text, analysis)
     })
@@ -26,7 +26,7 @@ async fn analyze(body: Vec<u8>) -> anyhow::Result<(String, Analysis)> {
 /// analysis, so the script is parsed once for both).
 async fn analyze_and_classify(body: Vec<u8>) -> anyhow::Result<(String, Analysis, Classification)> {
     Ok(tokio::task::spawn_blocking(move || {
-        let text = String::from_utf8_lossy(&body).into_owned();
+        let text = rampart_js::decode_text(&body).into_owned();
         let mut views = rampart_js::views(&text, &Options::default());
         let verdict = rampart_js::classify_views(&views, Model::embedded());
         let analysis = views.swap_remove(0).analysis;
@@ -130,8 +130,8 @@ pub(crate) fn regions_json(regions: &[rampart_js::RegionChange], source: &str) -
 pub(crate) async fn diff_bodies(old: Vec<u8>, new: Vec<u8>) -> Option<Value> {
     tokio::task::spawn_blocking(move || {
         let (old, new) = (
-            String::from_utf8_lossy(&old).into_owned(),
-            String::from_utf8_lossy(&new).into_owned(),
+            rampart_js::decode_text(&old).into_owned(),
+            rampart_js::decode_text(&new).into_owned(),
         );
         let options = Options::default();
         let (a, b) = (
