@@ -121,14 +121,31 @@ TOML
 nginx -c "$WORK/nginx.conf"
 nginx -c "$WORK/nginx-proxy.conf"
 env ${PROXY_THREADS:+TOKIO_WORKER_THREADS=$PROXY_THREADS} ${RAMPART_ENV:-} RAMPART_LOG=warn "$RAMPART_BIN" serve --config "$WORK/rampart.toml" &
+RAMPART_PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$R_PORT/healthz" >/dev/null && break; sleep 0.1; done
 curl -s "${CURL_COMPRESSED[@]}" "${REQUEST_HEADERS[@]}" "http://127.0.0.1:$P_PORT/checkout.html" -o "$WORK/proxied.html"
 cmp "$WORK/proxied.html" "$WORK/www/checkout.html" || { echo "proxied body differs" >&2; head -c 300 "$WORK/proxied.html" >&2; exit 1; }
 
-run() { # url connections → one "rps p50 p99" line
-    local out
+# The processes serving a URL's port: Rampart, or an nginx instance's workers.
+pids_of() {
+    case "$1" in
+        *":$P_PORT/"*) echo "$RAMPART_PID" ;;
+        *":$NP_PORT/"*) pgrep -P "$(cat "$WORK/nginx-proxy.pid")" ;;
+        *) pgrep -P "$(cat "$WORK/nginx.pid")" ;;
+    esac
+}
+cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo "$t"; }
+# CPU time the serving process spent per request: on a machine whose speed drifts, the
+# steadiest measure of what one proxy costs against another.
+run() { # url connections → one "rps p50 p99 cpu-us-per-request" line
+    local out pids t0 t1
+    pids="$(pids_of "$1")"
+    # shellcheck disable=SC2086
+    t0="$(cpu_ticks $pids)"
     out="$(wrk -t1 -c"$2" -d"${DURATION}s" --latency "${REQUEST_HEADERS[@]}" "$1")"
-    echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
+    # shellcheck disable=SC2086
+    t1="$(cpu_ticks $pids)"
+    echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out") $(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" '/requests in/ {printf "%.1f", t * 1e6 / hz / $1}' <<<"$out")"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
 median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] + 0 : (v[NR/2] + v[NR/2+1]) / 2}'; }
@@ -153,13 +170,13 @@ for c in "$CONNS" 1; do
 done
 echo "Median of $ROUNDS interleaved rounds of ${DURATION} s per path:"
 echo
-echo "| path | connections | requests/s | p50 | p99 | requests/s of each round |"
-echo "| --- | --- | --- | --- | --- | --- |"
+echo "| path | connections | requests/s | p50 | p99 | CPU per request (serving process) | requests/s of each round |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
 for c in "$CONNS" 1; do
     for path in direct rampart nginx_proxy; do
         r="${rows[${path}_$c]}"
         rps="$(awk 'NF {print $1}' <<<"$r" | median)"
-        echo "| $path | $c | $rps | $(awk 'NF {print $2}' <<<"$r" | sed 's/us$/e-3/; s/ms$//' | median) ms | $(awk 'NF {print $3}' <<<"$r" | sed 's/us$/e-3/; s/ms$//' | median) ms | $(awk 'NF {printf "%s ", $1}' <<<"$r") |"
+        echo "| $path | $c | $rps | $(awk 'NF {print $2}' <<<"$r" | sed 's/us$/e-3/; s/ms$//' | median) ms | $(awk 'NF {print $3}' <<<"$r" | sed 's/us$/e-3/; s/ms$//' | median) ms | $(awk 'NF {print $4}' <<<"$r" | median) µs | $(awk 'NF {printf "%s ", $1}' <<<"$r") |"
         eval "${path}_${c}_rps=$rps"
     done
 done

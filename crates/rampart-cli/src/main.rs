@@ -11,6 +11,12 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc instead of glibc's malloc: the proxy allocates and frees a body-sized read buffer
+/// per request, and glibc kept handing those pages back (`madvise`) only to fault them in again
+/// (BENCHMARKS.md, reverse proxy).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     tracing_subscriber::fmt()
