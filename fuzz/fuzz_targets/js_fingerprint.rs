@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 use rampart_js::{Model, Options, analyze, classify, diff};
 
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
+    // Bytes become text as the CLI and the fetcher read them (byte-order marks, UTF-16).
+    let text = rampart_js::decode_text(data);
     let options = Options::default();
     let a = analyze(&text, &options);
     assert_eq!(a.bytes, text.len());
