@@ -12,7 +12,7 @@ use oxc_ast::AstKind;
 use oxc_ast::ast::{Argument, AssignmentTarget, Expression, MemberExpression};
 use serde::Serialize;
 
-pub(crate) use crate::resolve::Resolver;
+use crate::resolve::Resolver;
 
 /// The capability vocabulary of SPEC §4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -17,8 +17,9 @@ use oxc_ast::ast::Expression;
 use oxc_semantic::Semantic;
 use xxhash_rust::xxh3::xxh3_64;
 
-use crate::capabilities::{Capability, Resolver, is_global_this_idiom};
+use crate::capabilities::{Capability, is_global_this_idiom};
 use crate::normalize::Stream;
+use crate::resolve::Resolver;
 
 /// Buckets of hashed node-type trigrams.
 pub const NGRAM_BUCKETS: usize = 1024;

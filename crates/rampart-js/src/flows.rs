@@ -12,7 +12,7 @@ use oxc_span::{GetSpan, Span};
 use oxc_syntax::symbol::SymbolId;
 
 use crate::Capability;
-use crate::capabilities::Resolver;
+use crate::resolve::Resolver;
 
 /// Fixpoint rounds: enough for chains of a few assignments, bounded for hostile input.
 const MAX_ROUNDS: usize = 6;

@@ -15,8 +15,8 @@ use oxc_ast::ast::{Argument, Expression};
 use serde::Serialize;
 
 use crate::Analysis;
-use crate::capabilities::Resolver;
 use crate::features::SIGNALS;
+use crate::resolve::Resolver;
 
 /// Largest code (bytes) the skimmer rules judge: a skimmer, or the segment it sits in.
 /// Libraries that serialize forms (jQuery) are far over it as a whole.

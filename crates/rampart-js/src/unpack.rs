@@ -11,7 +11,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use oxc_ast::AstKind;
 use oxc_ast::ast::{Argument, Expression};
 
-use crate::capabilities::Resolver;
+use crate::resolve::Resolver;
 
 /// Payloads kept per script.
 pub(crate) const MAX_PAYLOADS: usize = 8;

@@ -15,8 +15,9 @@ use oxc_ast::ast::Program;
 use oxc_ast_visit::Visit;
 use oxc_semantic::Scoping;
 
-use crate::capabilities::{self, Resolver};
+use crate::capabilities;
 use crate::normalize::{self, Stream};
+use crate::resolve::Resolver;
 use crate::sketch::{self, Region};
 use crate::{domains, features, flows, rules, unpack};
 
