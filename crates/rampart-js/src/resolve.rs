@@ -329,17 +329,22 @@ impl<'s, 'a> Resolver<'s, 'a> {
             rights.push(&l.right);
             left = &l.left;
         }
-        let mut parts = Vec::with_capacity(rights.len() + 1);
-        parts.push(self.fold(left, depth + 1)?);
+        // Built in one scratch string that stops as soon as it outgrows what may be kept, so a
+        // long chain that cannot fit costs no arena memory; only the result is stored.
+        let mut out = String::from(self.fold(left, depth + 1)?);
         for right in rights.iter().rev() {
-            parts.push(match right.without_parentheses() {
+            match right.without_parentheses() {
                 Expression::NumericLiteral(n) if n.value.fract() == 0.0 && n.value.abs() < 1e15 => {
-                    self.allocator.alloc_str(&format!("{}", n.value as i64))
+                    use std::fmt::Write;
+                    let _ = write!(out, "{}", n.value as i64);
                 }
-                e => self.fold(e, depth + 1)?,
-            });
+                e => out.push_str(self.fold(e, depth + 1)?),
+            }
+            if out.len() > MAX_VALUE.min(self.budget.get()) {
+                return None;
+            }
         }
-        self.join(&parts)
+        self.join(&[&out])
     }
 
     /// The parts joined, in the arena, if the budget allows.

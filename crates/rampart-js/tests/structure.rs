@@ -232,6 +232,12 @@ fn folded_strings_stay_within_a_budget() {
     );
     let a = analyze(&appending, &Options::default());
     assert!(a.parse_errors.is_empty());
+    // A long chain of numbers joined to a string, read by every pass: built in one scratch
+    // string each time, kept only if it fits.
+    let numbers = format!("document[\"wr\" + {}1](1);", "1 + ".repeat(200_000));
+    let a = analyze(&numbers, &Options::default());
+    assert!(a.parse_errors.is_empty());
+    assert!(a.capabilities.is_empty());
 }
 
 /// The string arrays are learned during the same walk that reads the code, so code that runs
