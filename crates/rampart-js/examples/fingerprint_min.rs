@@ -4,6 +4,9 @@
 //! alternately (A/B) compares them in the same minutes (see BENCHMARKS.md).
 //!
 //!   cargo run --release -p rampart-js --example fingerprint_min -- target/js-testdata/files [unminified]
+//!
+//! `PASSES=1` runs one pass of each, for `valgrind --tool=callgrind`, whose instruction counts
+//! repeat exactly from run to run where timings do not.
 
 use std::time::Instant;
 
@@ -40,7 +43,11 @@ fn main() {
         ..ParseOptions::default()
     };
     let (mut parse, mut fingerprint) = (f64::MAX, f64::MAX);
-    for _ in 0..PASSES {
+    let passes = std::env::var("PASSES")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(PASSES);
+    for _ in 0..passes {
         let start = Instant::now();
         let mut nodes = 0;
         for f in &files {
