@@ -201,6 +201,9 @@ pub(crate) fn is_global_this_idiom<'a>(args: &[Argument<'a>], resolve: &Resolver
 
 impl Facts {
     /// Gathers what one node tells (see `walk.rs`).
+    // Inlined into the walk: it runs for every node, and a call (its register saves and
+    // restores) cost more than most nodes' work here (callgrind, BENCHMARKS.md).
+    #[inline(always)]
     pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
         use Capability::*;
         let f = self;

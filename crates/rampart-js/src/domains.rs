@@ -36,10 +36,19 @@ pub(crate) struct Collector {
 
 impl Collector {
     fn note(&mut self, text: &str) {
+        // Every form `scan` and `scan_hidden` look for has a `/` or an `&#`; most literals
+        // (names, messages, selectors) have neither, and the substring searches cost more
+        // than this one pass over a short string.
+        if !text.bytes().any(|b| b == b'/' || b == b'&') {
+            return;
+        }
         scan(text, &mut self.domains);
         scan_hidden(text, &mut self.hidden);
     }
 
+    // Inlined into the walk: it runs for every node, and a call (its register saves and
+    // restores) cost more than most nodes' work here (callgrind, BENCHMARKS.md).
+    #[inline(always)]
     pub(crate) fn node(&mut self, kind: &AstKind<'_>, parent: Option<&AstKind<'_>>) {
         match kind {
             AstKind::StringLiteral(s) => self.note(s.value.as_str()),

@@ -662,11 +662,10 @@ pub(crate) fn extract<'a>(
     // Node-type trigrams, frequency then square root.
     let base = SIGNALS.len();
     let types: Vec<u8> = stream
-        .types
+        .nodes
         .iter()
-        .zip(&stream.skip)
-        .filter(|(_, skip)| !**skip)
-        .map(|(t, _)| *t)
+        .filter(|n| !n.skip)
+        .map(|n| n.ty)
         .collect();
     if types.len() >= 3 {
         let total = (types.len() - 2) as f32;

@@ -17,17 +17,24 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64_with_seed};
 const LOCAL: u64 = 0x4c4f_4341_4c5f_5f5f;
 
 pub(crate) struct Stream {
-    /// Token per node, locals numbered file-wide (for the structural hash).
-    pub tokens: Vec<u64>,
-    /// Token per node with every local the same (for shingles, robust to prepended code).
-    pub loose: Vec<u64>,
-    /// Depth of each node (root = 0).
-    pub depths: Vec<u32>,
-    /// Node type (`AstType as u8`) of each node.
-    pub types: Vec<u8>,
-    /// Nodes that carry no behaviour and that printers add or drop at will (empty statements,
-    /// the `{ return … }` wrapper of a one-statement arrow): left out of every hash.
-    pub skip: Vec<bool>,
+    /// One entry per node, in pre-order: one vector, so the walk pushes once per node.
+    pub nodes: Vec<Node>,
+}
+
+/// What the stream keeps of one node.
+#[derive(Clone, Copy)]
+pub(crate) struct Node {
+    /// Token with locals numbered file-wide (for the structural hash).
+    pub token: u64,
+    /// Token with every local the same (for shingles, robust to prepended code).
+    pub loose: u64,
+    /// Depth (root = 0).
+    pub depth: u32,
+    /// Node type (`AstType as u8`).
+    pub ty: u8,
+    /// A node that carries no behaviour and that printers add or drop at will (empty
+    /// statements, the `{ return … }` wrapper of a one-statement arrow): left out of every hash.
+    pub skip: bool,
 }
 
 fn mix(kind: u8, payload: u64) -> u64 {
@@ -100,11 +107,7 @@ impl<'s> Builder<'s> {
     pub fn new(scoping: &'s Scoping, nodes_hint: usize) -> Self {
         Self {
             stream: Stream {
-                tokens: Vec::with_capacity(nodes_hint),
-                loose: Vec::with_capacity(nodes_hint),
-                depths: Vec::with_capacity(nodes_hint),
-                types: Vec::with_capacity(nodes_hint),
-                skip: Vec::with_capacity(nodes_hint),
+                nodes: Vec::with_capacity(nodes_hint),
             },
             scoping,
             symbols: vec![u32::MAX; scoping.symbols_len()],
@@ -123,6 +126,9 @@ impl<'s> Builder<'s> {
 
     /// Appends node `parent`'s next child (the root is its own parent); `ancestors` ends with
     /// the parent's kind.
+    // Inlined into the walk: it runs for every node, and a call (its register saves and
+    // restores) cost more than most nodes' work here (callgrind, BENCHMARKS.md).
+    #[inline(always)]
     pub fn push(&mut self, parent: usize, kind: &AstKind<'_>, ancestors: &[AstKind<'_>]) {
         const STATIC_MEMBER: u8 = AstType::StaticMemberExpression as u8;
         const IDENTIFIER_NAME: u8 = AstType::IdentifierName as u8;
@@ -187,27 +193,27 @@ impl<'s> Builder<'s> {
             Some(i) => local_token(ty, i),
             None => loose,
         };
-        let s = &mut self.stream;
-        let root = s.tokens.is_empty();
+        let nodes = &mut self.stream.nodes;
         let skip =
             matches!(kind, AstKind::EmptyStatement(_)) || is_sole_arrow_return(kind, ancestors);
-        // Children of a skipped node sit where the skipped node would have.
-        let depth = if root {
-            0
-        } else {
-            s.depths[parent] + u32::from(!s.skip[parent])
-        };
-        s.skip.push(skip);
-        s.tokens.push(token);
-        s.loose.push(loose);
-        s.depths.push(depth);
-        s.types.push(ty);
+        // Children of a skipped node sit where the skipped node would have; the root (pushed
+        // into an empty stream) is at 0.
+        let depth = nodes
+            .get(parent)
+            .map_or(0, |p| p.depth + u32::from(!p.skip));
+        nodes.push(Node {
+            token,
+            loose,
+            depth,
+            ty,
+            skip,
+        });
     }
 }
 
 impl Stream {
     pub fn len(&self) -> usize {
-        self.tokens.len()
+        self.nodes.len()
     }
 
     /// Whether the code does anything when it runs: calls, constructs, assigns, runs a tagged
@@ -234,7 +240,7 @@ impl Stream {
             }
             table
         };
-        self.types.iter().any(|&t| IS_EFFECT[t as usize])
+        self.nodes.iter().any(|n| IS_EFFECT[n.ty as usize])
     }
 
     /// 128-bit hash of the tokens with their depths (depth makes the tree shape unambiguous).
@@ -246,12 +252,9 @@ impl Stream {
         let mut h = Xxh3::new();
         let mut buf = [0u8; PER_TOKEN * 512];
         let mut len = 0;
-        for ((t, d), skip) in self.tokens.iter().zip(&self.depths).zip(&self.skip) {
-            if *skip {
-                continue;
-            }
-            buf[len..len + 8].copy_from_slice(&t.to_le_bytes());
-            buf[len + 8..len + PER_TOKEN].copy_from_slice(&d.to_le_bytes());
+        for n in self.nodes.iter().filter(|n| !n.skip) {
+            buf[len..len + 8].copy_from_slice(&n.token.to_le_bytes());
+            buf[len + 8..len + PER_TOKEN].copy_from_slice(&n.depth.to_le_bytes());
             len += PER_TOKEN;
             if len == buf.len() {
                 h.update(&buf);

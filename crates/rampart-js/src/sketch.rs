@@ -51,12 +51,7 @@ impl Shingles {
 /// tokens, hashed by a rolling polynomial over the tokens (already well-mixed 64-bit values) and
 /// a finalizer — O(1) per window instead of hashing 64 bytes.
 pub(crate) fn shingles(stream: &Stream) -> Shingles {
-    let mut tokens = stream
-        .loose
-        .iter()
-        .zip(&stream.skip)
-        .filter(|(_, skip)| !**skip)
-        .map(|(t, _)| *t);
+    let mut tokens = stream.nodes.iter().filter(|n| !n.skip).map(|n| n.loose);
     // The first window (or the whole stream when it is shorter than one).
     let mut window = [0u64; SHINGLE_TOKENS];
     let mut k = 0;
@@ -178,12 +173,12 @@ impl Subtree {
 
     /// The hash of node `i` once all its children were added.
     pub(crate) fn hash(&self, stream: &Stream, i: usize) -> u64 {
-        mix3(stream.loose[i], self.val, self.pow)
+        mix3(stream.nodes[i].loose, self.val, self.pow)
     }
 
     /// Adds node `i`'s subtree (`child`, with hash `hash`) after the children added so far.
     pub(crate) fn add(&mut self, stream: &Stream, i: usize, child: &Subtree, hash: u64) {
-        if stream.skip[i] {
+        if stream.nodes[i].skip {
             self.val = self.val.wrapping_mul(child.pow).wrapping_add(child.val);
             self.pow = self.pow.wrapping_mul(child.pow);
         } else {
@@ -214,6 +209,9 @@ pub(crate) struct RegionFinder {
 impl RegionFinder {
     /// Node `i`, already in `stream`; `parent` is its parent's kind. Returns the index of the
     /// region it starts, to be closed by [`RegionFinder::close`].
+    // Inlined into the walk: it runs for every node, and a call (its register saves and
+    // restores) cost more than most nodes' work here (callgrind, BENCHMARKS.md).
+    #[inline(always)]
     pub(crate) fn node(
         &mut self,
         i: usize,
@@ -221,12 +219,12 @@ impl RegionFinder {
         parent: Option<&AstKind<'_>>,
         stream: &Stream,
     ) -> Option<u32> {
-        if i == 0 || stream.skip[i] {
+        if i == 0 || stream.nodes[i].skip {
             return None;
         }
         // Cheap filter on node types before looking at the AST node itself.
         let parent_ty = parent.map_or(PROGRAM, |p| p.ty() as u8);
-        if !matches!(stream.types[i], FUNCTION | ARROW) && !matches!(parent_ty, PROGRAM | BODY) {
+        if !matches!(stream.nodes[i].ty, FUNCTION | ARROW) && !matches!(parent_ty, PROGRAM | BODY) {
             return None;
         }
         let (label, name) = match kind {
