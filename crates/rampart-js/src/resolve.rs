@@ -116,12 +116,18 @@ impl<'s, 'a> Resolver<'s, 'a> {
     }
 
     /// Learns `var name = ["…", …]` (string elements only), on entering a node.
+    #[inline]
     pub(crate) fn node(&mut self, kind: &AstKind<'a>) {
-        if self.frozen {
-            return;
-        }
+        // Called for every node: the test stays inline, the work does not.
         if let AstKind::VariableDeclarator(d) = kind
-            && let BindingPattern::BindingIdentifier(id) = &d.id
+            && !self.frozen
+        {
+            self.declarator(d);
+        }
+    }
+
+    fn declarator(&mut self, d: &oxc_ast::ast::VariableDeclarator<'a>) {
+        if let BindingPattern::BindingIdentifier(id) = &d.id
             && let Some(Expression::ArrayExpression(array)) = &d.init
             && let Some(symbol) = id.symbol_id.get()
             && !array.elements.is_empty()

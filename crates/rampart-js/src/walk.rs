@@ -123,7 +123,7 @@ pub(crate) fn walk<'s, 'a>(
             regions: sketch::RegionFinder::default(),
             capabilities: capabilities::Facts::default(),
             domains: domains::Collector::default(),
-            flows: flows::Collector::default(),
+            flows: flows::Collector::for_source(program.source_text.len()),
             classifier: classifier.then(Default::default),
         };
         walker.visit_program(program);
