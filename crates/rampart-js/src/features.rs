@@ -397,6 +397,9 @@ impl Counter {
             .extend(name.chars().map(|c| c.to_ascii_lowercase()));
     }
 
+    // Inlined into the walk: it runs for every node, and a call (its register saves and
+    // restores) cost more than most nodes' work here (callgrind, BENCHMARKS.md).
+    #[inline(always)]
     pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
         match kind {
             AstKind::StringLiteral(s) => {

@@ -240,6 +240,9 @@ pub(crate) struct Gatherer {
 }
 
 impl Gatherer {
+    // Inlined into the walk: it runs for every node, and a call (its register saves and
+    // restores) cost more than most nodes' work here (callgrind, BENCHMARKS.md).
+    #[inline(always)]
     pub(crate) fn node<'a>(&mut self, kind: &AstKind<'a>, resolve: &Resolver<'_, 'a>) {
         match kind {
             AstKind::IdentifierReference(r) => {

@@ -45,7 +45,9 @@ struct Open {
     region: Option<u32>,
 }
 
-struct Walker<'s, 'a> {
+/// `CLASSIFY`: whether the classifier's passes run. A parameter of the type, not only of the
+/// value, so the fingerprint walk is compiled without their (inlined) code.
+struct Walker<'s, 'a, const CLASSIFY: bool> {
     /// Kinds of the current node's ancestors, root first.
     ancestors: Vec<AstKind<'a>>,
     /// Their indices in the stream, subtree hashes so far and regions.
@@ -59,7 +61,7 @@ struct Walker<'s, 'a> {
     classifier: Option<(features::Counter, rules::Gatherer, unpack::Collector)>,
 }
 
-impl<'a> Visit<'a> for Walker<'_, 'a> {
+impl<'a, const CLASSIFY: bool> Visit<'a> for Walker<'_, 'a, CLASSIFY> {
     fn enter_node(&mut self, kind: AstKind<'a>) {
         let i = self.stream.stream.len();
         let parent = self.open.last().map_or(0, |o| o.id as usize);
@@ -72,7 +74,7 @@ impl<'a> Visit<'a> for Walker<'_, 'a> {
         self.capabilities.node(&kind, &self.resolver);
         self.domains.node(&kind, parent_kind);
         self.flows.node(&kind, &self.resolver);
-        if let Some((counter, gatherer, payloads)) = &mut self.classifier {
+        if CLASSIFY && let Some((counter, gatherer, payloads)) = &mut self.classifier {
             counter.node(&kind, &self.resolver);
             gatherer.node(&kind, &self.resolver);
             payloads.node(&kind, &self.resolver);
@@ -112,10 +114,22 @@ pub(crate) fn walk<'s, 'a>(
     allocator: &'a Allocator,
     classifier: bool,
 ) -> Walked<'s, 'a> {
+    if classifier {
+        walk_with::<true>(program, scoping, allocator)
+    } else {
+        walk_with::<false>(program, scoping, allocator)
+    }
+}
+
+fn walk_with<'s, 'a, const CLASSIFY: bool>(
+    program: &Program<'a>,
+    scoping: &'s Scoping,
+    allocator: &'a Allocator,
+) -> Walked<'s, 'a> {
     let mut resolver = Resolver::new(scoping, allocator, program.source_text.len());
     loop {
         resolver.restart();
-        let mut walker = Walker {
+        let mut walker = Walker::<CLASSIFY> {
             ancestors: Vec::with_capacity(64),
             open: Vec::with_capacity(64),
             resolver,
@@ -124,7 +138,7 @@ pub(crate) fn walk<'s, 'a>(
             capabilities: capabilities::Facts::default(),
             domains: domains::Collector::default(),
             flows: flows::Collector::for_source(program.source_text.len()),
-            classifier: classifier.then(Default::default),
+            classifier: CLASSIFY.then(Default::default),
         };
         walker.visit_program(program);
         // A string array declared after a lookup that needed it: walk again knowing them all.
