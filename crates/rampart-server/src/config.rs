@@ -284,6 +284,14 @@ pub struct FetcherConfig {
     /// Fetches in flight at once.
     #[serde(default = "default_fetch_concurrency")]
     pub concurrency: usize,
+    /// The `User-Agent` fetches are made with: a desktop Chrome's by default, because skimmer
+    /// hosts serve clean code to clients that do not look like a visitor's browser.
+    #[serde(default = "default_fetch_user_agent")]
+    pub user_agent: String,
+    /// Send the `Referer` a browser would when loading the script from the page it was reported
+    /// on (the page's origin, or the page itself when the script is same-origin).
+    #[serde(default = "yes")]
+    pub referer: bool,
 }
 
 impl Default for FetcherConfig {
@@ -297,6 +305,8 @@ impl Default for FetcherConfig {
             timeout: default_fetch_timeout(),
             keep_versions: default_keep_versions(),
             concurrency: default_fetch_concurrency(),
+            user_agent: default_fetch_user_agent(),
+            referer: true,
         }
     }
 }
@@ -462,6 +472,9 @@ fn default_keep_versions() -> usize {
 fn default_fetch_concurrency() -> usize {
     4
 }
+fn default_fetch_user_agent() -> String {
+    crate::fetcher::DEFAULT_USER_AGENT.into()
+}
 fn default_min_peers() -> u32 {
     3
 }
@@ -558,6 +571,13 @@ impl Config {
             return Err(invalid(
                 "flush_interval".into(),
                 "must be between 1ms and 60s",
+            ));
+        }
+        let agent = &self.fetcher.user_agent;
+        if agent.is_empty() || !agent.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+            return Err(invalid(
+                "fetcher.user_agent".into(),
+                "must be non-empty printable ASCII (it is sent as a header)",
             ));
         }
         let mut ids = HashSet::new();
@@ -694,5 +714,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("soon"), "{err}");
+        let err = Config::from_toml("[fetcher]\nuser_agent = \"a\\nb\"\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("fetcher.user_agent"), "{err}");
     }
 }

@@ -251,6 +251,7 @@ async fn flush(
             let _ = fetches.try_send(FetchRequest {
                 site,
                 url: r.url.clone(),
+                page: Some(r.first_page.clone()),
             });
         }
     }

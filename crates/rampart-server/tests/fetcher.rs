@@ -17,12 +17,15 @@ use serde_json::Value;
 struct Upstream {
     body: Arc<Mutex<String>>,
     hits: Arc<AtomicUsize>,
+    /// The request headers `/cloaked.js` received, in order.
+    seen: Arc<Mutex<Vec<axum::http::HeaderMap>>>,
 }
 
 async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
     let up = Upstream {
         body: Arc::new(Mutex::new(body.to_string())),
         hits: Arc::default(),
+        seen: Arc::default(),
     };
     let app = axum::Router::new()
         .route(
@@ -34,6 +37,26 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
                     u.body.lock().unwrap().clone(),
                 )
                     .into_response()
+            }),
+        )
+        .route("/cloaked.js", axum::routing::get(cloaked))
+        .route(
+            "/bomb.js",
+            axum::routing::get(|| async {
+                // 64 MiB of spaces in about 64 KB of gzip.
+                use std::io::Write;
+                let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                let block = vec![b' '; 1 << 20];
+                for _ in 0..64 {
+                    e.write_all(&block).unwrap();
+                }
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript"),
+                        (header::CONTENT_ENCODING, "gzip"),
+                    ],
+                    e.finish().unwrap(),
+                )
             }),
         )
         .route(
@@ -61,6 +84,43 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (up, format!("http://{addr}"))
+}
+
+/// A skimmer host that cloaks, as they do: the payload only for what looks like a shopper's
+/// browser loading the script from the victim shop, the clean library for anything else; gzip
+/// for clients that take it, as CDNs serve scripts.
+async fn cloaked(State(u): State<Upstream>, headers: axum::http::HeaderMap) -> Response {
+    use std::io::Write;
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let victim = get("user-agent").contains("Chrome/")
+        && get("referer") == "https://shop.example/"
+        && get("sec-fetch-dest") == "script";
+    let gzip = get("accept-encoding").contains("gzip");
+    u.seen.lock().unwrap().push(headers);
+    let body = if victim {
+        format!("{LIB}\n{SKIMMER}")
+    } else {
+        LIB.to_string()
+    };
+    if !gzip {
+        return body.into_response();
+    }
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(body.as_bytes()).unwrap();
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript"),
+            (header::CONTENT_ENCODING, "gzip"),
+        ],
+        e.finish().unwrap(),
+    )
+        .into_response()
 }
 
 const LIB: &str = r#"/* tiny widget 1.0 */
@@ -226,6 +286,65 @@ async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
 }
 
 #[tokio::test]
+async fn the_fetcher_looks_like_a_visitor_so_a_cloaking_host_hands_over_its_payload() {
+    let (up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"1h\"",
+    )
+    .await;
+    let url = format!("{base}/cloaked.js");
+    report(&t, &url).await; // from https://shop.example/checkout
+    let v = versions(&t, &url, 1).await;
+    let served = format!("{LIB}\n{SKIMMER}");
+    // What a shopper's browser gets, decoded from gzip (the hash browsers report is over the
+    // decoded body too).
+    assert_eq!(
+        v["versions"][0]["sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(served.as_bytes()))
+    );
+    assert_eq!(v["versions"][0]["bytes"], served.len());
+    let caps = v["versions"][0]["capabilities"].as_array().unwrap();
+    assert!(caps.contains(&"network:beacon".into()), "{caps:?}");
+    let seen = up.seen.lock().unwrap().clone();
+    let h = &seen[0];
+    let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_string());
+    assert_eq!(get("referer").as_deref(), Some("https://shop.example/"));
+    assert_eq!(get("sec-fetch-site").as_deref(), Some("cross-site"));
+    assert!(get("user-agent").unwrap().starts_with("Mozilla/5.0"));
+    assert!(get("accept-encoding").unwrap().contains("gzip"));
+    // Nothing of a visitor or of Rampart's own credentials.
+    for name in ["cookie", "authorization"] {
+        assert_eq!(get(name), None, "{name}");
+    }
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fetcher_told_to_announce_itself_gets_the_clean_decoy() {
+    let (up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"1h\"\nuser_agent = \"Rampart-Fetcher/1 (+inventory)\"\nreferer = false",
+    )
+    .await;
+    let url = format!("{base}/cloaked.js");
+    report(&t, &url).await;
+    let v = versions(&t, &url, 1).await;
+    assert_eq!(
+        v["versions"][0]["sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(LIB.as_bytes()))
+    );
+    let seen = up.seen.lock().unwrap().clone();
+    assert_eq!(
+        seen[0].get("user-agent").unwrap(),
+        "Rampart-Fetcher/1 (+inventory)"
+    );
+    assert_eq!(seen[0].get("referer"), None);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_browser_hash_that_matches_no_fetched_version_alerts() {
     let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
     let t = start(
@@ -352,14 +471,17 @@ async fn bodies_over_the_limit_are_errors() {
         "[fetcher]\nallow_private_addresses = true\nmax_script_bytes = 1000\ninterval = \"1h\"",
     )
     .await;
-    let url = format!("{base}/big.js");
-    report(&t, &url).await;
-    let f = fetches(&t, &url).await;
-    assert_eq!(f[0]["outcome"], "error");
-    assert!(
-        f[0]["error"].as_str().unwrap().contains("max_script_bytes"),
-        "{f:?}"
-    );
+    // Plain, and a gzip bomb: the limit holds on the decoded body.
+    for path in ["big.js", "bomb.js"] {
+        let url = format!("{base}/{path}");
+        report(&t, &url).await;
+        let f = fetches(&t, &url).await;
+        assert_eq!(f[0]["outcome"], "error", "{path}");
+        assert!(
+            f[0]["error"].as_str().unwrap().contains("max_script_bytes"),
+            "{path}: {f:?}"
+        );
+    }
     t.server.shutdown().await.unwrap();
 }
 

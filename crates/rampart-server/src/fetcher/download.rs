@@ -1,4 +1,6 @@
-//! One download: the guarded client, a size cap enforced while streaming, no credentials.
+//! One download: the guarded client, a size cap enforced while streaming (on the decoded
+//! body: a compressed bomb stops at the cap), no credentials, a visitor's headers
+//! (`visitor.rs`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +20,7 @@ pub(crate) enum Download {
 pub(crate) fn client(
     policy: Arc<AddressPolicy>,
     timeout: Duration,
+    user_agent: &str,
 ) -> reqwest::Result<reqwest::Client> {
     let redirect_policy = policy.clone();
     reqwest::Client::builder()
@@ -35,11 +38,10 @@ pub(crate) fn client(
             }
         }))
         .timeout(timeout)
-        .user_agent(concat!(
-            "Rampart-Fetcher/",
-            env!("CARGO_PKG_VERSION"),
-            " (+script inventory)"
-        ))
+        .user_agent(user_agent)
+        // A browser keeps the page as the referrer across a script's redirects; reqwest would
+        // put the redirecting URL there.
+        .referer(false)
         // No cookie store, no default headers: nothing of the site or its visitors is forwarded.
         .build()
 }
@@ -49,6 +51,7 @@ pub(crate) async fn fetch(
     policy: &AddressPolicy,
     url: &str,
     max_bytes: usize,
+    visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
 ) -> Download {
     let mut parsed = match reqwest::Url::parse(url) {
         Ok(u) => u,
@@ -65,7 +68,8 @@ pub(crate) async fn fetch(
     // Credentials in a reported URL are not ours to use.
     let _ = parsed.set_username("");
     let _ = parsed.set_password(None);
-    let mut response = match client.get(parsed).send().await {
+    let headers = visitor(&parsed);
+    let mut response = match client.get(parsed).headers(headers).send().await {
         Ok(r) => r,
         Err(e) => return failure(None, &e),
     };

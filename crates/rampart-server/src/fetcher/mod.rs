@@ -5,8 +5,10 @@
 mod download;
 mod guard;
 mod versions;
+mod visitor;
 
 pub(crate) use versions::diff_bodies;
+pub(crate) use visitor::DEFAULT_USER_AGENT;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -27,6 +29,8 @@ pub const FETCH_QUEUE: usize = 4096;
 pub(crate) struct FetchRequest {
     pub site: usize,
     pub url: String,
+    /// A page the script was reported on (the `Referer` a visitor's browser sends).
+    pub page: Option<String>,
 }
 
 pub(crate) struct Context {
@@ -49,7 +53,7 @@ pub(crate) fn spawn(
         allow_private: f.allow_private_addresses,
         allow: f.allow_addresses.clone(),
     };
-    let client = download::client(Arc::new(policy.clone()), f.timeout)?;
+    let client = download::client(Arc::new(policy.clone()), f.timeout, &f.user_agent)?;
     let enabled = f.enabled;
     let interval = f.interval;
     let permits = Arc::new(Semaphore::new(f.concurrency.max(1)));
@@ -119,6 +123,8 @@ async fn scheduled(ctx: &Context) -> Vec<FetchRequest> {
                     })
                     .map(|r| FetchRequest {
                         site: i,
+                        // The page it was last reported on.
+                        page: r.pages.into_iter().next().or(Some(r.first_page)),
                         url: r.url,
                     }),
             ),
@@ -143,7 +149,10 @@ async fn fetch_one(ctx: &Context, request: &FetchRequest) {
         error,
         sha256,
     };
-    let row = match download::fetch(&ctx.client, &ctx.policy, &request.url, max).await {
+    let visitor = |url: &reqwest::Url| {
+        visitor::headers(request.page.as_deref(), url, ctx.config.fetcher.referer)
+    };
+    let row = match download::fetch(&ctx.client, &ctx.policy, &request.url, max, visitor).await {
         Download::Body { status, body } => {
             match versions::process(ctx, site, &request.url, body).await {
                 Ok((outcome, sha)) => record(outcome, Some(status), None, Some(sha)),
