@@ -163,6 +163,7 @@ mod tests {
             min_reports,
             learning_period: learning,
             keep_query: false,
+            watch_pages: Vec::new(),
         }
     }
 

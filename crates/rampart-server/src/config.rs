@@ -100,6 +100,10 @@ pub struct SiteConfig {
     /// Keep query strings and fragments of reported URLs (off: they often carry personal data).
     #[serde(default)]
     pub keep_query: bool,
+    /// Pages whose security headers the fetcher checks every `[fetcher] interval` (absolute
+    /// URLs, e.g. the payment pages): `security_headers_changed` without the proxy.
+    #[serde(default)]
+    pub watch_pages: Vec<String>,
 }
 
 /// `[proxy]`: the reverse proxy `serve` runs in front of a site (`rampart proxy` sets it from
@@ -472,6 +476,9 @@ fn default_keep_versions() -> usize {
 fn default_fetch_concurrency() -> usize {
     4
 }
+/// Pages one site may list in `watch_pages` (each is fetched every `[fetcher] interval`).
+pub const MAX_WATCH_PAGES: usize = 1000;
+
 fn default_fetch_user_agent() -> String {
     crate::fetcher::DEFAULT_USER_AGENT.into()
 }
@@ -630,6 +637,23 @@ impl Config {
             if site.min_reports < 1 {
                 return Err(invalid(at("min_reports"), "must be at least 1"));
             }
+            if site.watch_pages.len() > MAX_WATCH_PAGES {
+                return Err(invalid(
+                    at("watch_pages"),
+                    &format!("lists more than {MAX_WATCH_PAGES} pages"),
+                ));
+            }
+            for page in &site.watch_pages {
+                let ok = url::Url::parse(page)
+                    .map(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+                    .unwrap_or(false);
+                if !ok {
+                    return Err(invalid(
+                        at("watch_pages"),
+                        &format!("{page:?} is not an absolute http(s) URL"),
+                    ));
+                }
+            }
         }
         for (i, n) in self.notify.iter().enumerate() {
             let at = |k: &str| format!("notify[{i}].{k}");
@@ -716,5 +740,11 @@ mod tests {
         assert!(err.to_string().contains("soon"), "{err}");
         let err = Config::from_toml("[fetcher]\nuser_agent = \"a\\nb\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("fetcher.user_agent"), "{err}");
+        let err = Config::from_toml(
+            "[[sites]]\nid='a'\nkey='12345678'\nwatch_pages=['/checkout']\n",
+            "c.toml",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("sites[0].watch_pages"), "{err}");
     }
 }

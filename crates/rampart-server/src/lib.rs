@@ -22,6 +22,7 @@ mod inventory;
 mod metrics;
 pub mod notify;
 mod proxy;
+mod security_headers;
 mod time;
 
 pub use app::{Server, run, start};

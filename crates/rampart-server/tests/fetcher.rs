@@ -17,8 +17,10 @@ use serde_json::Value;
 struct Upstream {
     body: Arc<Mutex<String>>,
     hits: Arc<AtomicUsize>,
-    /// The request headers `/cloaked.js` received, in order.
+    /// The request headers `/cloaked.js` and `/checkout` received, in order.
     seen: Arc<Mutex<Vec<axum::http::HeaderMap>>>,
+    /// The response headers of `/checkout`.
+    page_headers: Arc<Mutex<Vec<(&'static str, &'static str)>>>,
 }
 
 async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
@@ -26,6 +28,7 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
         body: Arc::new(Mutex::new(body.to_string())),
         hits: Arc::default(),
         seen: Arc::default(),
+        page_headers: Arc::default(),
     };
     let app = axum::Router::new()
         .route(
@@ -40,6 +43,19 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
             }),
         )
         .route("/cloaked.js", axum::routing::get(cloaked))
+        .route(
+            "/checkout",
+            axum::routing::get(
+                |State(u): State<Upstream>, headers: axum::http::HeaderMap| async move {
+                    u.seen.lock().unwrap().push(headers);
+                    let mut r = "<!doctype html><title>Checkout</title>".into_response();
+                    for (name, value) in u.page_headers.lock().unwrap().iter() {
+                        r.headers_mut().insert(*name, value.parse().unwrap());
+                    }
+                    r
+                },
+            ),
+        )
         .route(
             "/bomb.js",
             axum::routing::get(|| async {
@@ -341,6 +357,71 @@ async fn a_fetcher_told_to_announce_itself_gets_the_clean_decoy() {
         "Rampart-Fetcher/1 (+inventory)"
     );
     assert_eq!(seen[0].get("referer"), None);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn watched_pages_alert_when_their_security_headers_change() {
+    let (up, base) = serve_upstream("127.0.0.1", LIB).await;
+    *up.page_headers.lock().unwrap() = vec![
+        ("content-security-policy", "script-src 'self'"),
+        ("strict-transport-security", "max-age=31536000"),
+    ];
+    let page = format!("{base}/checkout");
+    let t = start(
+        &format!("watch_pages = [\"{page}\"]"),
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"200ms\"",
+    )
+    .await;
+    // The first look is the baseline: recorded, no alert.
+    let f = fetches(&t, &page).await;
+    assert_eq!(f[0]["outcome"], "headers");
+    assert_eq!(f[0]["status_code"], 200);
+    let kind = "/api/v1/alerts?kind=security_headers_changed";
+    assert!(t.api(kind).await["alerts"].as_array().unwrap().is_empty());
+    // The origin's CSP disappears (a tampered server config, or a release that lost it).
+    up.page_headers.lock().unwrap().remove(0);
+    let alerts = t
+        .eventually(kind, |v| !v["alerts"].as_array().unwrap().is_empty())
+        .await;
+    let a = &alerts["alerts"][0];
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(a["subject"], page.as_str());
+    assert_eq!(
+        a["details"]["changes"],
+        serde_json::json!([{ "header": "content-security-policy", "before": "script-src 'self'", "after": null }])
+    );
+    // Later rounds see the same headers again: one alert for one change.
+    let rounds = up.seen.lock().unwrap().len();
+    while up.seen.lock().unwrap().len() < rounds + 2 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(t.api(kind).await["alerts"].as_array().unwrap().len(), 1);
+    // Asked for as a browser navigates.
+    let seen = up.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].get("sec-fetch-dest").unwrap(), "document");
+    assert_eq!(seen[0].get("sec-fetch-mode").unwrap(), "navigate");
+    assert!(
+        seen[0]
+            .get("user-agent")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("Mozilla/5.0")
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_watched_page_on_a_private_address_is_refused_and_recorded() {
+    let page = "http://127.0.0.1:9/checkout";
+    let t = start(
+        &format!("watch_pages = [\"{page}\"]"),
+        "[fetcher]\ninterval = \"1h\"",
+    )
+    .await;
+    let f = fetches(&t, page).await;
+    assert_eq!(f[0]["outcome"], "refused", "{f:?}");
     t.server.shutdown().await.unwrap();
 }
 

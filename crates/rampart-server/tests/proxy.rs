@@ -559,10 +559,18 @@ async fn blocking_mode_rewrites_gzip_deflate_and_brotli_pages() {
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["etag"], "\"v1\"");
 
+    // The gzip page's inline skimmer was scored as that page streamed: once the verdict is in,
+    // later pages lose it too (waiting for it makes the next page's expected text certain).
+    t.eventually("/api/v1/alerts?kind=malicious_script", |v| {
+        !v["alerts"].as_array().unwrap().is_empty()
+    })
+    .await;
+    let without_either = without_evil.replace(SKIM_TAG, "<script></script>");
+
     // zlib-wrapped deflate in, gzip out.
     let r = get("/coded/deflate", "gzip, deflate").await.unwrap();
     assert_eq!(r.headers()["content-encoding"], "gzip");
-    assert_eq!(gunzip(&r.bytes().await.unwrap()), without_evil);
+    assert_eq!(gunzip(&r.bytes().await.unwrap()), without_either);
 
     // brotli in; a visitor that takes only brotli gets the rewritten page uncompressed.
     let r = get("/coded/br", "br").await.unwrap();
@@ -576,9 +584,11 @@ async fn blocking_mode_rewrites_gzip_deflate_and_brotli_pages() {
         )
     );
 
+    // The listed script of the gzip page, the inline skimmer of the deflate page, the listed
+    // script of the brotli page.
     let blocked = t
         .eventually("/api/v1/alerts?kind=script_blocked", |v| {
-            v["alerts"].as_array().unwrap().len() >= 2
+            v["alerts"].as_array().unwrap().len() >= 3
         })
         .await;
     let subjects = blocked.to_string();

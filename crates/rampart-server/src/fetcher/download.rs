@@ -10,11 +10,22 @@ use super::guard::{AddressPolicy, GuardedResolver, Refused, refusal};
 /// Redirects followed per fetch.
 pub const MAX_REDIRECTS: usize = 5;
 
-/// What a download ended with.
-pub(crate) enum Download {
-    Body { status: u16, body: Vec<u8> },
+/// Why a request got no usable answer.
+pub(crate) enum Failure {
+    /// Sent, or tried to be, and failed: HTTP error status, timeout, size limit, bad URL.
     Failed { status: Option<u16>, error: String },
+    /// Never sent: the SSRF guard refused the address.
     Refused { error: String },
+}
+
+impl Failure {
+    /// `(outcome, status, error)` as a fetch is recorded.
+    pub(crate) fn record(self) -> (&'static str, Option<u16>, String) {
+        match self {
+            Failure::Failed { status, error } => ("error", status, error),
+            Failure::Refused { error } => ("refused", None, error),
+        }
+    }
 }
 
 pub(crate) fn client(
@@ -52,65 +63,94 @@ pub(crate) async fn fetch(
     url: &str,
     max_bytes: usize,
     visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
-) -> Download {
-    let mut parsed = match reqwest::Url::parse(url) {
-        Ok(u) => u,
-        Err(e) => {
-            return Download::Failed {
-                status: None,
-                error: format!("bad URL: {e}"),
-            };
-        }
-    };
-    if let Err(why) = policy.check_url(&parsed) {
-        return Download::Refused { error: why };
-    }
-    // Credentials in a reported URL are not ours to use.
-    let _ = parsed.set_username("");
-    let _ = parsed.set_password(None);
+) -> Result<(u16, Vec<u8>), Failure> {
+    let parsed = prepare(policy, url)?;
     let headers = visitor(&parsed);
     let mut response = match client.get(parsed).headers(headers).send().await {
         Ok(r) => r,
-        Err(e) => return failure(None, &e),
+        Err(e) => return Err(failure(None, &e)),
     };
     let status = response.status().as_u16();
     if !response.status().is_success() {
-        return Download::Failed {
+        return Err(Failure::Failed {
             status: Some(status),
             error: format!("HTTP {status}"),
-        };
+        });
     }
     if response
         .content_length()
         .is_some_and(|n| n > max_bytes as u64)
     {
-        return Download::Failed {
-            status: Some(status),
-            error: format!("larger than max_script_bytes ({max_bytes})"),
-        };
+        return Err(too_large(status, max_bytes));
     }
     let mut body = Vec::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
                 if body.len() + chunk.len() > max_bytes {
-                    return Download::Failed {
-                        status: Some(status),
-                        error: format!("larger than max_script_bytes ({max_bytes})"),
-                    };
+                    return Err(too_large(status, max_bytes));
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(None) => return Download::Body { status, body },
-            Err(e) => return failure(Some(status), &e),
+            Ok(None) => return Ok((status, body)),
+            Err(e) => return Err(failure(Some(status), &e)),
         }
     }
 }
 
-fn failure(status: Option<u16>, e: &reqwest::Error) -> Download {
+/// The URL to request, or why not: unparsable, or refused by the guard. Credentials in it are
+/// dropped: a reported URL's are not ours to use.
+fn prepare(policy: &AddressPolicy, url: &str) -> Result<reqwest::Url, Failure> {
+    let mut parsed = reqwest::Url::parse(url).map_err(|e| Failure::Failed {
+        status: None,
+        error: format!("bad URL: {e}"),
+    })?;
+    policy
+        .check_url(&parsed)
+        .map_err(|why| Failure::Refused { error: why })?;
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    Ok(parsed)
+}
+
+/// The status and response headers of a page (after redirects); the body is not read. `Err`
+/// is the failure to record (a non-2xx answer among them: an error page's headers are not the
+/// page's).
+pub(crate) async fn page_headers(
+    client: &reqwest::Client,
+    policy: &AddressPolicy,
+    url: &str,
+    headers: reqwest::header::HeaderMap,
+) -> Result<(u16, reqwest::header::HeaderMap), Failure> {
+    let parsed = prepare(policy, url)?;
+    let response = client
+        .get(parsed)
+        .headers(headers)
+        .send()
+        .await
+        .map_err(|e| failure(None, &e))?;
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        return Err(Failure::Failed {
+            status: Some(status),
+            error: format!("HTTP {status}"),
+        });
+    }
+    // Dropping the response closes the connection without reading the page.
+    Ok((status, response.headers().clone()))
+}
+
+fn too_large(status: u16, max_bytes: usize) -> Failure {
+    Failure::Failed {
+        status: Some(status),
+        error: format!("larger than max_script_bytes ({max_bytes})"),
+    }
+}
+
+fn failure(status: Option<u16>, e: &reqwest::Error) -> Failure {
     match refusal(e) {
-        Some(why) => Download::Refused { error: why },
-        None => Download::Failed {
+        Some(why) => Failure::Refused { error: why },
+        None => Failure::Failed {
             status,
             error: e.to_string(),
         },

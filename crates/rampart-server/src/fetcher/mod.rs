@@ -4,6 +4,7 @@
 
 mod download;
 mod guard;
+mod pages;
 mod versions;
 mod visitor;
 
@@ -18,7 +19,6 @@ use tokio::sync::{Mutex, Semaphore, mpsc};
 use tokio::task::JoinSet;
 
 use crate::config::Config;
-use download::Download;
 use guard::AddressPolicy;
 
 /// Fetch requests waiting; past it, first-sight requests are dropped (the schedule catches up).
@@ -66,6 +66,12 @@ pub(crate) fn spawn(
     });
     let task = tokio::spawn(async move {
         versions::rescore(&ctx).await;
+        // Watched pages: checked now and every round, beside the script fetches.
+        let mut page_rounds = JoinSet::new();
+        if enabled {
+            let ctx = ctx.clone();
+            page_rounds.spawn(async move { pages::check_all(&ctx).await });
+        }
         let inflight: Arc<Mutex<HashSet<(usize, String)>>> = Arc::default();
         let mut tasks = JoinSet::new();
         let mut tick = tokio::time::interval(interval);
@@ -77,7 +83,15 @@ pub(crate) fn spawn(
                     Some(r) => vec![r],
                     None => break,
                 },
-                _ = tick.tick() => scheduled(&ctx).await,
+                _ = tick.tick() => {
+                    // A round of the watched pages, unless the last one is still going.
+                    while page_rounds.try_join_next().is_some() {}
+                    if enabled && page_rounds.is_empty() {
+                        let ctx = ctx.clone();
+                        page_rounds.spawn(async move { pages::check_all(&ctx).await });
+                    }
+                    scheduled(&ctx).await
+                }
             };
             if !enabled {
                 continue;
@@ -99,7 +113,9 @@ pub(crate) fn spawn(
             while tasks.try_join_next().is_some() {}
         }
         tasks.abort_all();
+        page_rounds.abort_all();
         while tasks.join_next().await.is_some() {}
+        while page_rounds.join_next().await.is_some() {}
     });
     Ok((tx, task))
 }
@@ -153,21 +169,21 @@ async fn fetch_one(ctx: &Context, request: &FetchRequest) {
         visitor::headers(request.page.as_deref(), url, ctx.config.fetcher.referer)
     };
     let row = match download::fetch(&ctx.client, &ctx.policy, &request.url, max, visitor).await {
-        Download::Body { status, body } => {
-            match versions::process(ctx, site, &request.url, body).await {
-                Ok((outcome, sha)) => record(outcome, Some(status), None, Some(sha)),
-                Err(e) => record(
-                    "error",
-                    Some(status),
-                    Some(format!("storing the version failed: {e}")),
-                    None,
-                ),
+        Ok((status, body)) => match versions::process(ctx, site, &request.url, body).await {
+            Ok((outcome, sha)) => record(outcome, Some(status), None, Some(sha)),
+            Err(e) => record(
+                "error",
+                Some(status),
+                Some(format!("storing the version failed: {e}")),
+                None,
+            ),
+        },
+        Err(failure) => {
+            let (outcome, status, error) = failure.record();
+            if outcome == "refused" {
+                tracing::warn!(site = %site.id, url = ?request.url, %error, "fetch refused");
             }
-        }
-        Download::Failed { status, error } => record("error", status, Some(error), None),
-        Download::Refused { error } => {
-            tracing::warn!(site = %site.id, url = ?request.url, %error, "fetch refused");
-            record("refused", None, Some(error), None)
+            record(outcome, status, Some(error), None)
         }
     };
     metrics::counter!(crate::metrics::FETCHES, "outcome" => row.outcome.clone()).increment(1);

@@ -17,6 +17,32 @@ use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValu
 /// A desktop Chrome's User-Agent (the reduced form Chromium has sent since version 110).
 pub const DEFAULT_USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 
+/// The headers of a browser navigating to a page typed into its address bar (how the fetcher
+/// reads a watched page's headers).
+pub(crate) fn navigation() -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(
+        ACCEPT,
+        HeaderValue::from_static(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+        ),
+    );
+    h.insert(ACCEPT_LANGUAGE, HeaderValue::from_static("en-US,en;q=0.9"));
+    for (name, value) in [
+        ("sec-fetch-dest", "document"),
+        ("sec-fetch-mode", "navigate"),
+        ("sec-fetch-site", "none"),
+        ("sec-fetch-user", "?1"),
+        ("upgrade-insecure-requests", "1"),
+    ] {
+        h.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    h
+}
+
 /// The headers of a browser loading `script` from `page` (when known and when `referer` is on).
 pub(crate) fn headers(page: Option<&str>, script: &Url, referer: bool) -> HeaderMap {
     let mut h = HeaderMap::new();

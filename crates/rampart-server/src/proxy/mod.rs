@@ -9,7 +9,6 @@
 
 mod block;
 mod coding;
-mod headers;
 mod tee;
 mod tunnel;
 
@@ -32,6 +31,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, ProxyConfig};
 use crate::intake::Accepted;
+use crate::security_headers as headers;
 
 /// Counters in `/metrics`.
 pub(crate) const PROXIED: &str = "rampart_proxy_responses_total";
@@ -671,38 +671,9 @@ fn weaken_etag(headers: &mut HeaderMap) {
     }
 }
 
-/// Raises `security_headers_changed` (warning; critical when a CSP or HSTS got weaker by
-/// disappearing), deduplicated by the new header set.
+/// Raises `security_headers_changed` for a proxied page (see [`headers::alert`]).
 fn header_alert(p: &Proxy, page_path: &str, changes: headers::Changes) {
-    let removed_protection = changes.iter().any(|(name, before, after)| {
-        before.is_some()
-            && after.is_none()
-            && matches!(
-                *name,
-                "content-security-policy" | "strict-transport-security"
-            )
-    });
-    let details: Vec<serde_json::Value> = changes
-        .iter()
-        .map(|(name, before, after)| serde_json::json!({ "header": name, "before": before, "after": after }))
-        .collect();
-    let dedup = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-        serde_json::to_vec(&details).unwrap_or_default(),
-    ));
-    let alert = rampart_store::NewAlert {
-        kind: "security_headers_changed".into(),
-        site: p.site_id.clone(),
-        subject: page_path.to_string(),
-        dedup,
-        severity: if removed_protection {
-            "critical"
-        } else {
-            "warning"
-        }
-        .into(),
-        created_at: crate::time::now_ms(),
-        details: serde_json::json!({ "page": page_path, "changes": details }),
-    };
+    let alert = headers::alert(&p.site_id, page_path, &changes);
     let (store, alerts) = (p.store.clone(), p.alerts.clone());
     p.main
         .spawn(async move { crate::alerts::raise(&*store, &alerts, alert).await });

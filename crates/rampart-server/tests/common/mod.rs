@@ -123,7 +123,12 @@ origins = ["https://shop.example"]
     TestServer {
         server,
         base,
-        http: reqwest::Client::new(),
+        // Bodies as they travel: proxy tests compare compressed bytes and their headers.
+        http: reqwest::Client::builder()
+            .no_gzip()
+            .no_deflate()
+            .build()
+            .unwrap(),
         _dir: dir,
     }
 }

@@ -1,9 +1,12 @@
 //! Security-header tamper detection (PCI DSS 11.6.1 asks for it next to script changes): the
-//! proxy remembers the security headers each page path was last served with and raises
-//! `security_headers_changed` when they change. Read before the proxy adds its own headers, so
-//! only the origin's headers count. The first sight of a path is its baseline. Baselines are
-//! kept in the store too: a proxy starting up loads them, so a change made while it was down
-//! (or seen by another node) still alerts, and every new or changed baseline is written back.
+//! security headers each page was last served with, and `security_headers_changed` when they
+//! change. Two observers share it: the proxy, for every HTML page path it serves (read before
+//! it adds its own headers, so only the origin's count), and the fetcher, for the pages a site
+//! lists in `watch_pages` (for sites that add the monitoring header themselves, without the
+//! proxy; keyed by URL). The first sight of a page is its baseline. Baselines are kept in the
+//! store: a proxy starting up loads them, the fetcher reads them each round, so a change made
+//! while Rampart was down (or seen by another node) still alerts, and every new or changed
+//! baseline is written back.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -60,6 +63,67 @@ pub(crate) fn to_json(snapshot: &BTreeMap<&'static str, String>) -> serde_json::
     )
 }
 
+/// What changed from `before` to `now`, header by header.
+fn changes(
+    before: &BTreeMap<&'static str, String>,
+    now: &BTreeMap<&'static str, String>,
+) -> Changes {
+    WATCHED
+        .iter()
+        .filter_map(|name| {
+            let (b, a) = (before.get(name), now.get(name));
+            (b != a).then(|| (*name, b.cloned(), a.cloned()))
+        })
+        .collect()
+}
+
+/// Compares a page's headers with its stored baseline (JSON, as the store holds it), with the
+/// meaning of [`Baselines::observe`].
+pub(crate) fn compare(
+    stored: Option<&serde_json::Value>,
+    now: &BTreeMap<&'static str, String>,
+) -> Option<Changes> {
+    let Some(stored) = stored else {
+        return Some(Vec::new());
+    };
+    let before = from_json(stored);
+    (before != *now).then(|| changes(&before, now))
+}
+
+/// The `security_headers_changed` alert for `page` (warning; critical when a CSP or HSTS got
+/// weaker by disappearing), deduplicated by the new header set.
+pub(crate) fn alert(site: &str, page: &str, changes: &Changes) -> rampart_store::NewAlert {
+    let removed_protection = changes.iter().any(|(name, before, after)| {
+        before.is_some()
+            && after.is_none()
+            && matches!(
+                *name,
+                "content-security-policy" | "strict-transport-security"
+            )
+    });
+    let details: Vec<serde_json::Value> = changes
+        .iter()
+        .map(|(name, before, after)| serde_json::json!({ "header": name, "before": before, "after": after }))
+        .collect();
+    let dedup = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        serde_json::to_vec(&details).unwrap_or_default(),
+    ));
+    rampart_store::NewAlert {
+        kind: "security_headers_changed".into(),
+        site: site.to_string(),
+        subject: page.to_string(),
+        dedup,
+        severity: if removed_protection {
+            "critical"
+        } else {
+            "warning"
+        }
+        .into(),
+        created_at: crate::time::now_ms(),
+        details: serde_json::json!({ "page": page, "changes": details }),
+    }
+}
+
 /// A stored snapshot; names that are not watched (any more) are left out.
 fn from_json(value: &serde_json::Value) -> BTreeMap<&'static str, String> {
     let Some(object) = value.as_object() else {
@@ -98,18 +162,10 @@ impl Baselines {
         if map.get(path) == Some(now) {
             return None;
         }
-        let Some(before) = map.insert(path.to_string(), now.clone()) else {
-            return Some(Vec::new());
-        };
-        Some(
-            WATCHED
-                .iter()
-                .filter_map(|name| {
-                    let (b, a) = (before.get(name), now.get(name));
-                    (b != a).then(|| (*name, b.cloned(), a.cloned()))
-                })
-                .collect(),
-        )
+        Some(match map.insert(path.to_string(), now.clone()) {
+            None => Vec::new(),
+            Some(before) => changes(&before, now),
+        })
     }
 }
 
