@@ -29,6 +29,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sites/{id}/scripts/diff", get(script_diff))
         .route("/api/v1/sites/{id}/inventory", get(inventory_export))
         .route("/api/v1/sites/{id}/reports/daily", get(daily_reports))
+        .route("/api/v1/sites/{id}/security-headers", get(security_headers))
         .route(
             "/api/v1/sites/{id}/scripts/justification",
             axum::routing::put(set_justification),
@@ -409,6 +410,34 @@ struct ExportQuery {
 }
 
 /// The compliance export: `?format=csv` or JSON (default).
+/// The security headers each page was last seen with (by the proxy, or the fetcher for
+/// `watch_pages`), most recently changed first.
+async fn security_headers(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    match state
+        .store
+        .header_baselines(&site.id, crate::security_headers::MAX_PATHS as i64)
+        .await
+    {
+        Ok(rows) => {
+            let pages: Vec<Value> = rows
+                .into_iter()
+                .map(|(page, headers)| {
+                    let watched = site.watch_pages.contains(&page);
+                    json!({ "page": page, "headers": headers, "watched": watched })
+                })
+                .collect();
+            Json(json!({ "site": site.id, "pages": pages })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "listing security-header baselines failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
 async fn inventory_export(
     State(state): State<AppState>,
     Path(id): Path<String>,

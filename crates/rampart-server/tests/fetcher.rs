@@ -397,6 +397,17 @@ async fn watched_pages_alert_when_their_security_headers_change() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(t.api(kind).await["alerts"].as_array().unwrap().len(), 1);
+    // The current headers, in the API and on the site's dashboard page.
+    let v = t.api("/api/v1/sites/shop/security-headers").await;
+    assert_eq!(v["pages"][0]["page"], page.as_str());
+    assert_eq!(v["pages"][0]["watched"], true);
+    assert_eq!(
+        v["pages"][0]["headers"],
+        serde_json::json!({ "strict-transport-security": "max-age=31536000" })
+    );
+    let html = t.get("/sites/shop").await.text().await.unwrap();
+    assert!(html.contains("Security headers (1 pages)"), "{html}");
+    assert!(html.contains("max-age=31536000"));
     // Asked for as a browser navigates.
     let seen = up.seen.lock().unwrap().clone();
     assert_eq!(seen[0].get("sec-fetch-dest").unwrap(), "document");

@@ -481,6 +481,23 @@ async fn a_page_losing_its_security_headers_alerts() {
         ["content-security-policy", "strict-transport-security"]
     );
     assert_eq!(a["details"]["changes"][0]["after"], serde_json::Value::Null);
+    // The page's current headers (stored beside the alert): neither of the two any more.
+    let account = |v: &serde_json::Value| {
+        v["pages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["page"] == "/account")
+            .cloned()
+    };
+    let v = t
+        .eventually("/api/v1/sites/shop/security-headers", |v| {
+            account(v).is_some_and(|a| a["headers"].get("content-security-policy").is_none())
+        })
+        .await;
+    let a = account(&v).unwrap();
+    assert_eq!(a["watched"], false);
+    assert!(a["headers"].get("strict-transport-security").is_none());
     t.server.shutdown().await.unwrap();
 }
 

@@ -340,7 +340,7 @@ pub(crate) async fn site(
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
         return (StatusCode::NOT_FOUND, "unknown site").into_response();
     };
-    let (Ok(scripts), Ok(conns), Ok(latest), Ok(reports), Ok(alerts)) = (
+    let (Ok(scripts), Ok(conns), Ok(latest), Ok(reports), Ok(alerts), Ok(baselines)) = (
         state.store.list_resources(&site.id, "script").await,
         state.store.list_resources(&site.id, "connection").await,
         state.store.latest_versions(&site.id).await,
@@ -356,6 +356,10 @@ pub(crate) async fn site(
                 limit: Some(2000),
                 before_id: None,
             })
+            .await,
+        state
+            .store
+            .header_baselines(&site.id, MAX_ROWS as i64)
             .await,
     ) else {
         return store_error();
@@ -452,8 +456,39 @@ pub(crate) async fn site(
             h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
             (pager(conn_rows.len(), cf, |from| link(&f, &site.id, &f.sort, sf, from)))
             (resource_table(&site.id, &conn_rows[cf..(cf + MAX_ROWS).min(conn_rows.len())], false, &f))
+            (security_headers(&baselines))
         },
     )
+}
+
+/// The security headers each page was last served with (PCI DSS 11.6.1), most recently
+/// changed first.
+fn security_headers(baselines: &[(String, Value)]) -> Markup {
+    html! {
+        h2 { "Security headers (" (baselines.len()) " pages)" }
+        @if baselines.is_empty() {
+            p.muted { "No page watched yet: list payment pages in " code { "watch_pages" } " or serve the site through the proxy." }
+        } @else {
+            table {
+                thead { tr { th { "page" } th { "header" } th { "value" } } }
+                tbody {
+                    @for (page, headers) in baselines {
+                        @let headers = headers.as_object().cloned().unwrap_or_default();
+                        @if headers.is_empty() {
+                            tr { td.url { (page) } td.muted colspan="2" { "none of the watched headers" } }
+                        }
+                        @for (i, (name, value)) in headers.iter().enumerate() {
+                            tr {
+                                td.url { @if i == 0 { (page) } }
+                                td { code { (name) } }
+                                td.url { code { (value.as_str().unwrap_or_default()) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]
