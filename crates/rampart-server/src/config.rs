@@ -296,6 +296,11 @@ pub struct FetcherConfig {
     /// on (the page's origin, or the page itself when the script is same-origin).
     #[serde(default = "yes")]
     pub referer: bool,
+    /// After each fetch the script is asked for again with this User-Agent (a phone's Chrome
+    /// by default) and `script_cloaked` raised when the structure differs: device cloaking, as
+    /// Polyfill.io's payload did. Empty: no second look.
+    #[serde(default = "default_fetch_mobile_user_agent")]
+    pub mobile_user_agent: String,
 }
 
 impl Default for FetcherConfig {
@@ -311,6 +316,7 @@ impl Default for FetcherConfig {
             concurrency: default_fetch_concurrency(),
             user_agent: default_fetch_user_agent(),
             referer: true,
+            mobile_user_agent: default_fetch_mobile_user_agent(),
         }
     }
 }
@@ -482,6 +488,9 @@ pub const MAX_WATCH_PAGES: usize = 1000;
 fn default_fetch_user_agent() -> String {
     crate::fetcher::DEFAULT_USER_AGENT.into()
 }
+fn default_fetch_mobile_user_agent() -> String {
+    crate::fetcher::DEFAULT_MOBILE_USER_AGENT.into()
+}
 fn default_min_peers() -> u32 {
     3
 }
@@ -580,11 +589,18 @@ impl Config {
                 "must be between 1ms and 60s",
             ));
         }
+        let printable = |s: &str| s.chars().all(|c| c == ' ' || c.is_ascii_graphic());
         let agent = &self.fetcher.user_agent;
-        if agent.is_empty() || !agent.chars().all(|c| c == ' ' || c.is_ascii_graphic()) {
+        if agent.is_empty() || !printable(agent) {
             return Err(invalid(
                 "fetcher.user_agent".into(),
                 "must be non-empty printable ASCII (it is sent as a header)",
+            ));
+        }
+        if !printable(&self.fetcher.mobile_user_agent) {
+            return Err(invalid(
+                "fetcher.mobile_user_agent".into(),
+                "must be printable ASCII (it is sent as a header), or empty",
             ));
         }
         let mut ids = HashSet::new();
@@ -740,6 +756,14 @@ mod tests {
         assert!(err.to_string().contains("soon"), "{err}");
         let err = Config::from_toml("[fetcher]\nuser_agent = \"a\\nb\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("fetcher.user_agent"), "{err}");
+        let err =
+            Config::from_toml("[fetcher]\nmobile_user_agent = \"é\"\n", "c.toml").unwrap_err();
+        assert!(
+            err.to_string().contains("fetcher.mobile_user_agent"),
+            "{err}"
+        );
+        let off = Config::from_toml("[fetcher]\nmobile_user_agent = \"\"\n", "c.toml").unwrap();
+        assert!(off.fetcher.mobile_user_agent.is_empty());
         let err = Config::from_toml(
             "[[sites]]\nid='a'\nkey='12345678'\nwatch_pages=['/checkout']\n",
             "c.toml",

@@ -43,6 +43,23 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
             }),
         )
         .route("/cloaked.js", axum::routing::get(cloaked))
+        // Device cloaking: phones get the variant named in the path, everything else LIB.
+        .route(
+            "/device/{variant}",
+            axum::routing::get(
+                |Path(variant): Path<String>, headers: axum::http::HeaderMap| async move {
+                    let ua = headers
+                        .get("user-agent")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    match (ua.contains("Mobile"), variant.as_str()) {
+                        (true, "skim.js") => format!("{LIB}\n{SKIMMER}"),
+                        (true, "rebuilt.js") => LIB_REBUILT.to_string(),
+                        _ => LIB.to_string(),
+                    }
+                },
+            ),
+        )
         .route(
             "/checkout",
             axum::routing::get(
@@ -175,6 +192,11 @@ async fn fetches(t: &TestServer, url: &str) -> Vec<Value> {
         .as_array()
         .unwrap()
         .clone()
+}
+
+/// A fetch row of the mobile probe (the second look after each successful fetch).
+fn is_probe(fetch: &Value) -> bool {
+    fetch["outcome"].as_str().unwrap().starts_with("mobile_")
 }
 
 async fn report(t: &TestServer, url: &str) {
@@ -437,6 +459,97 @@ async fn a_watched_page_on_a_private_address_is_refused_and_recorded() {
 }
 
 #[tokio::test]
+async fn a_script_that_phones_get_in_another_shape_raises_script_cloaked() {
+    let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"300ms\"",
+    )
+    .await;
+    let skim = format!("{base}/device/skim.js");
+    let rebuilt = format!("{base}/device/rebuilt.js");
+    report(&t, &skim).await;
+    report(&t, &rebuilt).await;
+    let kind = "/api/v1/alerts?kind=script_cloaked";
+    let v = t
+        .eventually(kind, |v| !v["alerts"].as_array().unwrap().is_empty())
+        .await;
+    let a = &v["alerts"][0];
+    assert_eq!(a["subject"], skim.as_str());
+    assert_eq!(a["severity"], "critical");
+    let d = &a["details"];
+    assert_eq!(d["verdict"], "changed");
+    assert_eq!(d["added_domains"], serde_json::json!(["example.net"]));
+    assert!(
+        d["added_capabilities"]
+            .as_array()
+            .unwrap()
+            .contains(&"network:beacon".into()),
+        "{d}"
+    );
+    assert!(d["similarity"].as_f64().unwrap() > 0.5, "{d}");
+    let mobile_body = format!("{LIB}\n{SKIMMER}");
+    let mobile_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        mobile_body.as_bytes(),
+    ));
+    assert_eq!(d["mobile_sha256"], mobile_sha.as_str());
+    // The desktop body stays the stored version; the probe's look is a fetch record.
+    let v = versions(&t, &skim, 1).await;
+    assert_eq!(
+        v["versions"][0]["sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(LIB.as_bytes()))
+    );
+    assert!(v["versions"].as_array().unwrap().len() == 1, "{v}");
+    let f = fetches(&t, &skim).await;
+    assert!(f.iter().any(|f| f["outcome"] == "mobile_differs"), "{f:?}");
+    // A re-minified copy for phones is the same script: recorded, not alerted.
+    let f = t
+        .eventually(
+            &format!(
+                "/api/v1/sites/shop/scripts/versions?url={}",
+                url_encode(&rebuilt)
+            ),
+            |v| {
+                v["fetches"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["outcome"] == "mobile_trivial")
+            },
+        )
+        .await;
+    assert!(!f.to_string().contains("mobile_differs"), "{f}");
+    // Phones that report running the variant (csp-hash) ran what the probe saw: no mismatch.
+    let hash = format!(
+        "sha256-{}",
+        <base64::engine::general_purpose::GeneralPurpose as base64::Engine>::encode(
+            &base64::engine::general_purpose::STANDARD,
+            <sha2::Sha256 as sha2::Digest>::digest(mobile_body.as_bytes())
+        )
+    );
+    let body = format!(
+        r#"[{{"type":"csp-hash","url":"https://shop.example/","body":{{"documentURL":"https://shop.example/","subresourceURL":"{skim}","hash":"{hash}","type":"subresource","destination":"script"}}}}]"#
+    );
+    assert_eq!(t.post("application/reports+json", body).await.status(), 204);
+    let rounds = fetches(&t, &skim).await.len();
+    t.eventually(
+        &format!(
+            "/api/v1/sites/shop/scripts/versions?url={}",
+            url_encode(&skim)
+        ),
+        |v| v["fetches"].as_array().unwrap().len() >= rounds + 4,
+    )
+    .await;
+    let mismatches = t.api("/api/v1/alerts?kind=script_hash_mismatch").await;
+    assert!(
+        mismatches["alerts"].as_array().unwrap().is_empty(),
+        "{mismatches}"
+    );
+    assert_eq!(t.api(kind).await["alerts"].as_array().unwrap().len(), 1);
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_browser_hash_that_matches_no_fetched_version_alerts() {
     let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
     let t = start(
@@ -543,7 +656,9 @@ async fn a_redirect_to_a_private_address_is_refused_at_the_hop() {
     let bounced = format!("{cdn_base}/redirect/{target_port}/lib.js");
     report(&t, &direct).await;
     report(&t, &bounced).await;
-    assert_eq!(fetches(&t, &direct).await[0]["outcome"], "new_version");
+    let f = fetches(&t, &direct).await;
+    let desktop = f.iter().find(|f| !is_probe(f)).unwrap();
+    assert_eq!(desktop["outcome"], "new_version", "{f:?}");
     let f = fetches(&t, &bounced).await;
     assert_eq!(f[0]["outcome"], "refused", "{f:?}");
     assert!(

@@ -663,7 +663,8 @@ impl Store for SqlStore {
         sqlx::query(&self.sql(
             "INSERT INTO header_baselines (site, page, headers, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (site, page) DO UPDATE SET headers = excluded.headers, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at \
+             WHERE excluded.updated_at >= header_baselines.updated_at",
         ))
         .bind(site)
         .bind(page)

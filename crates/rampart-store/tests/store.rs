@@ -409,6 +409,10 @@ async fn header_baselines_are_kept_per_page_newest_first(db: &Db) {
     s.set_header_baseline("other", "/checkout", &csp("x"), 40)
         .await
         .unwrap();
+    // A write that lands late (observed before the one stored) does not roll it back.
+    s.set_header_baseline("shop", "/checkout", &csp("script-src 'self'"), 25)
+        .await
+        .unwrap();
     drop(s);
     let s = db.store().await;
     let got = s.header_baselines("shop", 10).await.unwrap();

@@ -720,6 +720,7 @@ pub(crate) async fn alerts(
         "new_connection_domain",
         "script_changed",
         "script_hash_mismatch",
+        "script_cloaked",
         "malicious_script",
         "malicious_domain",
         "policy_violation",

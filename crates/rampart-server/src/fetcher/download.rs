@@ -19,11 +19,17 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
-    /// `(outcome, status, error)` as a fetch is recorded.
-    pub(crate) fn record(self) -> (&'static str, Option<u16>, String) {
-        match self {
+    /// The attempt as recorded (outcome `error` or `refused`).
+    pub(crate) fn attempt(self) -> super::Attempt {
+        let (outcome, status, error) = match self {
             Failure::Failed { status, error } => ("error", status, error),
             Failure::Refused { error } => ("refused", None, error),
+        };
+        super::Attempt {
+            outcome,
+            status,
+            error: Some(error),
+            sha256: None,
         }
     }
 }

@@ -5,9 +5,11 @@
 mod download;
 mod guard;
 mod pages;
+mod probe;
 mod versions;
 mod visitor;
 
+pub(crate) use probe::DEFAULT_MOBILE_USER_AGENT;
 pub(crate) use versions::diff_bodies;
 pub(crate) use visitor::DEFAULT_USER_AGENT;
 
@@ -150,44 +152,70 @@ async fn scheduled(ctx: &Context) -> Vec<FetchRequest> {
     out
 }
 
+/// One fetch attempt's record: what came of it, the HTTP status, the error, the body's hash.
+pub(crate) struct Attempt {
+    pub outcome: &'static str,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub sha256: Option<String>,
+}
+
+/// Counts the attempt in `/metrics` and records it in the store (the API lists them per URL).
+pub(crate) async fn record(ctx: &Context, site: &str, url: &str, attempt: Attempt) {
+    metrics::counter!(crate::metrics::FETCHES, "outcome" => attempt.outcome).increment(1);
+    let row = FetchRow {
+        site: site.to_string(),
+        url: url.to_string(),
+        at: crate::time::now_ms(),
+        outcome: attempt.outcome.to_string(),
+        status_code: attempt.status.map(i64::from),
+        error: attempt.error,
+        sha256: attempt.sha256,
+    };
+    if let Err(e) = ctx.store.record_fetch(&row).await {
+        tracing::warn!(error = %e, "cannot record a fetch");
+    }
+}
+
 async fn fetch_one(ctx: &Context, request: &FetchRequest) {
     let site = &ctx.config.sites[request.site];
     let max = ctx.config.fetcher.max_script_bytes;
-    let record = |outcome: &str,
-                  status: Option<u16>,
-                  error: Option<String>,
-                  sha256: Option<String>| FetchRow {
-        site: site.id.clone(),
-        url: request.url.clone(),
-        at: crate::time::now_ms(),
-        outcome: outcome.to_string(),
-        status_code: status.map(i64::from),
-        error,
-        sha256,
-    };
     let visitor = |url: &reqwest::Url| {
         visitor::headers(request.page.as_deref(), url, ctx.config.fetcher.referer)
     };
-    let row = match download::fetch(&ctx.client, &ctx.policy, &request.url, max, visitor).await {
-        Ok((status, body)) => match versions::process(ctx, site, &request.url, body).await {
-            Ok((outcome, sha)) => record(outcome, Some(status), None, Some(sha)),
-            Err(e) => record(
-                "error",
-                Some(status),
-                Some(format!("storing the version failed: {e}")),
-                None,
-            ),
-        },
-        Err(failure) => {
-            let (outcome, status, error) = failure.record();
-            if outcome == "refused" {
-                tracing::warn!(site = %site.id, url = ?request.url, %error, "fetch refused");
+    // The desktop body, kept for the mobile probe once the fetch is recorded.
+    let mut desktop = None;
+    let attempt = match download::fetch(&ctx.client, &ctx.policy, &request.url, max, visitor).await
+    {
+        Ok((status, body)) => {
+            match versions::process(ctx, site, &request.url, body.clone()).await {
+                Ok((outcome, sha)) => {
+                    desktop = Some(body);
+                    Attempt {
+                        outcome,
+                        status: Some(status),
+                        error: None,
+                        sha256: Some(sha),
+                    }
+                }
+                Err(e) => Attempt {
+                    outcome: "error",
+                    status: Some(status),
+                    error: Some(format!("storing the version failed: {e}")),
+                    sha256: None,
+                },
             }
-            record(outcome, status, Some(error), None)
+        }
+        Err(failure) => {
+            let attempt = failure.attempt();
+            if attempt.outcome == "refused" {
+                tracing::warn!(site = %site.id, url = ?request.url, error = ?attempt.error, "fetch refused");
+            }
+            attempt
         }
     };
-    metrics::counter!(crate::metrics::FETCHES, "outcome" => row.outcome.clone()).increment(1);
-    if let Err(e) = ctx.store.record_fetch(&row).await {
-        tracing::warn!(error = %e, "cannot record a fetch");
+    record(ctx, &site.id, &request.url, attempt).await;
+    if let Some(desktop) = desktop {
+        probe::mobile(ctx, request, desktop).await;
     }
 }

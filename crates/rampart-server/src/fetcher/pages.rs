@@ -5,10 +5,8 @@
 
 use std::collections::HashMap;
 
-use rampart_store::FetchRow;
-
 use super::download;
-use super::{Context, visitor};
+use super::{Attempt, Context, visitor};
 use crate::security_headers;
 
 /// Checks every watched page of every site, one after another (a few pages per site, every
@@ -40,7 +38,7 @@ pub(crate) async fn check_all(ctx: &Context) {
 async fn check(ctx: &Context, site: &str, page: &str, stored: Option<&serde_json::Value>) {
     let fetched =
         download::page_headers(&ctx.client, &ctx.policy, page, visitor::navigation()).await;
-    let (outcome, status, error) = match fetched {
+    let attempt = match fetched {
         Ok((status, headers)) => {
             let now = security_headers::snapshot(&headers);
             if let Some(changes) = security_headers::compare(stored, &now) {
@@ -57,25 +55,18 @@ async fn check(ctx: &Context, site: &str, page: &str, stored: Option<&serde_json
                     crate::alerts::raise(&*ctx.store, &ctx.alerts, alert).await;
                 }
             }
-            ("headers", Some(status), None)
+            Attempt {
+                outcome: "headers",
+                status: Some(status),
+                error: None,
+                sha256: None,
+            }
         }
         Err(failure) => {
-            let (outcome, status, error) = failure.record();
-            tracing::warn!(site, page, %error, "watched page: {outcome}");
-            (outcome, status, Some(error))
+            let attempt = failure.attempt();
+            tracing::warn!(site, page, error = ?attempt.error, "watched page: {}", attempt.outcome);
+            attempt
         }
     };
-    metrics::counter!(crate::metrics::FETCHES, "outcome" => outcome).increment(1);
-    let row = FetchRow {
-        site: site.to_string(),
-        url: page.to_string(),
-        at: crate::time::now_ms(),
-        outcome: outcome.to_string(),
-        status_code: status.map(i64::from),
-        error,
-        sha256: None,
-    };
-    if let Err(e) = ctx.store.record_fetch(&row).await {
-        tracing::warn!(error = %e, "cannot record a fetch");
-    }
+    super::record(ctx, site, page, attempt).await;
 }

@@ -241,26 +241,38 @@ async fn changed(
     details["url"] = json!(url);
     details["from_sha256"] = json!(previous.sha256);
     details["to_sha256"] = json!(sha);
-    crate::alerts::raise(
-        &*ctx.store,
-        &ctx.alerts,
-        NewAlert {
-            kind: "script_changed".into(),
-            site: site.id.clone(),
-            subject: url.to_string(),
-            dedup: analysis.structural_hash.clone(),
-            severity: if d.is_dangerous() || added.as_ref().is_some_and(|a| a.malicious) {
-                "critical"
-            } else {
-                "warning"
-            }
-            .into(),
-            created_at: crate::time::now_ms(),
-            details,
-        },
-    )
-    .await;
+    let alert = structure_alert(
+        "script_changed",
+        &site.id,
+        url,
+        &analysis.structural_hash,
+        d.is_dangerous() || added.as_ref().is_some_and(|a| a.malicious),
+        details,
+    );
+    crate::alerts::raise(&*ctx.store, &ctx.alerts, alert).await;
     Ok(added)
+}
+
+/// An alert about a script's structure (`script_changed`, `script_cloaked`): once per new
+/// structure, critical when the difference is dangerous (see `Diff::is_dangerous`) or scored
+/// malicious, else a warning.
+pub(crate) fn structure_alert(
+    kind: &str,
+    site: &str,
+    url: &str,
+    structure: &str,
+    critical: bool,
+    details: Value,
+) -> NewAlert {
+    NewAlert {
+        kind: kind.into(),
+        site: site.into(),
+        subject: url.into(),
+        dedup: structure.into(),
+        severity: if critical { "critical" } else { "warning" }.into(),
+        created_at: crate::time::now_ms(),
+        details,
+    }
 }
 
 /// Rescores the newest version of every script whose stored verdict came from another model
@@ -316,17 +328,26 @@ async fn check_reported_hash(
     let Some(reported) = rows.into_iter().find(|r| r.url == url).and_then(|r| r.hash) else {
         return Ok(());
     };
+    // Bodies the mobile probe saw count as fetched (see `probe.rs`).
+    let probed = ctx.store.list_fetches(&site.id, url, 50).await?;
+    let as_csp = |sha: &str| {
+        hex::decode(sha)
+            .map(|raw| {
+                format!(
+                    "sha256-{}",
+                    base64::engine::general_purpose::STANDARD.encode(raw)
+                )
+            })
+            .ok()
+    };
     let known = |h: &str| {
         h == fetched
-            || versions.iter().any(|v| {
-                hex::decode(&v.sha256)
-                    .map(|raw| {
-                        format!(
-                            "sha256-{}",
-                            base64::engine::general_purpose::STANDARD.encode(raw)
-                        ) == h
-                    })
-                    .unwrap_or(false)
+            || versions
+                .iter()
+                .any(|v| as_csp(&v.sha256).as_deref() == Some(h))
+            || probed.iter().any(|f| {
+                super::probe::OUTCOMES_WITH_BODY.contains(&f.outcome.as_str())
+                    && f.sha256.as_deref().and_then(as_csp).as_deref() == Some(h)
             })
     };
     if known(&reported) {

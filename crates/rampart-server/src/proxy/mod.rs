@@ -474,12 +474,12 @@ async fn forward(
     let now = headers::snapshot(&parts.headers);
     if let Some(changes) = p.baselines.observe(page_path, &now) {
         let (store, site, page) = (p.store.clone(), p.site_id.clone(), page_path.to_string());
+        // Stamped now, not when the task runs: the store keeps the latest observation even if
+        // two writes for a page land out of order.
+        let at = crate::time::now_ms();
         p.main.spawn(async move {
             let json = headers::to_json(&now);
-            if let Err(e) = store
-                .set_header_baseline(&site, &page, &json, crate::time::now_ms())
-                .await
-            {
+            if let Err(e) = store.set_header_baseline(&site, &page, &json, at).await {
                 tracing::warn!(error = %e, page, "storing a security-header baseline failed");
             }
         });
