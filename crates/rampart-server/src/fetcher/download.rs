@@ -126,9 +126,10 @@ pub(crate) async fn page_headers(
     client: &reqwest::Client,
     policy: &AddressPolicy,
     url: &str,
-    headers: reqwest::header::HeaderMap,
+    visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
 ) -> Result<(u16, reqwest::header::HeaderMap), Failure> {
     let parsed = prepare(policy, url)?;
+    let headers = visitor(&parsed);
     let response = client
         .get(parsed)
         .headers(headers)

@@ -181,7 +181,9 @@ async fn fetch_one(ctx: &Context, request: &FetchRequest) {
     let site = &ctx.config.sites[request.site];
     let max = ctx.config.fetcher.max_script_bytes;
     let visitor = |url: &reqwest::Url| {
-        visitor::headers(request.page.as_deref(), url, ctx.config.fetcher.referer)
+        let mut h = visitor::headers(request.page.as_deref(), url, ctx.config.fetcher.referer);
+        visitor::client_hints(&ctx.config.fetcher.user_agent, url, &mut h);
+        h
     };
     // The desktop body, kept for the mobile probe once the fetch is recorded.
     let mut desktop = None;

@@ -36,8 +36,12 @@ pub(crate) async fn check_all(ctx: &Context) {
 }
 
 async fn check(ctx: &Context, site: &str, page: &str, stored: Option<&serde_json::Value>) {
-    let fetched =
-        download::page_headers(&ctx.client, &ctx.policy, page, visitor::navigation()).await;
+    let visitor = |url: &reqwest::Url| {
+        let mut h = visitor::navigation();
+        visitor::client_hints(&ctx.config.fetcher.user_agent, url, &mut h);
+        h
+    };
+    let fetched = download::page_headers(&ctx.client, &ctx.policy, page, visitor).await;
     let attempt = match fetched {
         Ok((status, headers)) => {
             let now = security_headers::snapshot(&headers);

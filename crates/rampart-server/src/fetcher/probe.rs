@@ -38,6 +38,7 @@ pub(crate) async fn mobile(ctx: &Context, request: &FetchRequest, desktop: Vec<u
     let visitor = |url: &reqwest::Url| {
         let mut h = visitor::headers(request.page.as_deref(), url, fetcher.referer);
         h.insert(USER_AGENT, agent);
+        visitor::client_hints(&fetcher.mobile_user_agent, url, &mut h);
         h
     };
     let fetched = download::fetch(

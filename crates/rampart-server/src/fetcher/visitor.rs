@@ -8,7 +8,8 @@
 //! stores the clean version and alerts on nothing. So the fetcher sends what Chromium sends for
 //! a `<script src>` under the default referrer policy (`strict-origin-when-cross-origin`): the
 //! page's origin as `Referer` (the page itself when the script is same-origin; pages are stored
-//! without query strings), `Sec-Fetch-*` for a script load, and a browser's `Accept` headers.
+//! without query strings), `Sec-Fetch-*` for a script load, a browser's `Accept` headers, and
+//! over HTTPS the client hints that go with a Chrome User-Agent.
 //! Cookies and credentials are never sent: nothing of a visitor is replayed.
 
 use reqwest::Url;
@@ -16,6 +17,51 @@ use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, HeaderMap, HeaderName, HeaderValu
 
 /// A desktop Chrome's User-Agent (the reduced form Chromium has sent since version 110).
 pub const DEFAULT_USER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+
+/// Adds the User-Agent client hints Chrome sends with every request to an `https://` URL,
+/// derived from a Chrome User-Agent (its major version, phone or not, platform); none for
+/// other browsers, which send none. A request that claims to be Chrome without them is what a
+/// fingerprinting server looks for.
+pub(crate) fn client_hints(user_agent: &str, url: &Url, h: &mut HeaderMap) {
+    if url.scheme() != "https" {
+        return;
+    }
+    let Some(version) = user_agent
+        .split_once("Chrome/")
+        .and_then(|(_, rest)| rest.split('.').next())
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+    else {
+        return;
+    };
+    let platform = if user_agent.contains("Android") {
+        "Android"
+    } else if user_agent.contains("Windows") {
+        "Windows"
+    } else if user_agent.contains("Macintosh") {
+        "macOS"
+    } else if user_agent.contains("CrOS") {
+        "Chrome OS"
+    } else {
+        "Linux"
+    };
+    let brands = format!(
+        "\"Chromium\";v=\"{version}\", \"Google Chrome\";v=\"{version}\", \"Not_A Brand\";v=\"99\""
+    );
+    let mobile = if user_agent.contains("Mobile") {
+        "?1"
+    } else {
+        "?0"
+    };
+    for (name, value) in [
+        ("sec-ch-ua", brands),
+        ("sec-ch-ua-mobile", mobile.to_string()),
+        ("sec-ch-ua-platform", format!("\"{platform}\"")),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(HeaderName::from_static(name), v);
+        }
+    }
+}
 
 /// The headers of a browser navigating to a page typed into its address bar (how the fetcher
 /// reads a watched page's headers).
@@ -157,6 +203,36 @@ mod tests {
             get(&headers(page, &other, true), "sec-fetch-site").as_deref(),
             Some("cross-site")
         );
+    }
+
+    #[test]
+    fn chrome_user_agents_bring_their_client_hints_over_https_only() {
+        let https = Url::parse("https://cdn.widgets.example/lib.js").unwrap();
+        let mut h = HeaderMap::new();
+        client_hints(DEFAULT_USER_AGENT, &https, &mut h);
+        assert_eq!(
+            get(&h, "sec-ch-ua").as_deref(),
+            Some(r#""Chromium";v="156", "Google Chrome";v="156", "Not_A Brand";v="99""#)
+        );
+        assert_eq!(get(&h, "sec-ch-ua-mobile").as_deref(), Some("?0"));
+        assert_eq!(
+            get(&h, "sec-ch-ua-platform").as_deref(),
+            Some("\"Windows\"")
+        );
+        let mut h = HeaderMap::new();
+        client_hints(crate::fetcher::DEFAULT_MOBILE_USER_AGENT, &https, &mut h);
+        assert_eq!(get(&h, "sec-ch-ua-mobile").as_deref(), Some("?1"));
+        assert_eq!(
+            get(&h, "sec-ch-ua-platform").as_deref(),
+            Some("\"Android\"")
+        );
+        // Firefox sends none; nor does Chrome to a plain-HTTP URL.
+        let mut h = HeaderMap::new();
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0";
+        client_hints(firefox, &https, &mut h);
+        let http = Url::parse("http://cdn.widgets.example/lib.js").unwrap();
+        client_hints(DEFAULT_USER_AGENT, &http, &mut h);
+        assert!(h.is_empty(), "{h:?}");
     }
 
     #[test]
