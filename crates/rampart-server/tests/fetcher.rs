@@ -43,6 +43,22 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
             }),
         )
         .route("/cloaked.js", axum::routing::get(cloaked))
+        // A server that sends a little and then stalls: the body never ends.
+        .route(
+            "/stall.js",
+            axum::routing::get(|| async {
+                let chunks = futures_util::stream::unfold(0u32, |n| async move {
+                    if n > 0 {
+                        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+                    }
+                    Some((
+                        Ok::<_, std::io::Error>(axum::body::Bytes::from("var a = 1;\n")),
+                        n + 1,
+                    ))
+                });
+                axum::body::Body::from_stream(chunks)
+            }),
+        )
         // Device cloaking: phones get the variant named in the path, everything else LIB.
         .route(
             "/device/{variant}",
@@ -689,6 +705,31 @@ async fn bodies_over_the_limit_are_errors() {
             "{path}: {f:?}"
         );
     }
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_server_that_stalls_mid_body_is_an_error_at_the_timeout() {
+    let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let t = start(
+        "",
+        "[fetcher]\nallow_private_addresses = true\ntimeout = \"500ms\"\ninterval = \"1h\"",
+    )
+    .await;
+    let url = format!("{base}/stall.js");
+    let started = std::time::Instant::now();
+    report(&t, &url).await;
+    let f = fetches(&t, &url).await;
+    assert_eq!(f[0]["outcome"], "error", "{f:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // Nothing half-read was stored as a version.
+    let v = t
+        .api(&format!(
+            "/api/v1/sites/shop/scripts/versions?url={}",
+            url_encode(&url)
+        ))
+        .await;
+    assert!(v["versions"].as_array().unwrap().is_empty(), "{v}");
     t.server.shutdown().await.unwrap();
 }
 
