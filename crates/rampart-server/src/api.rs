@@ -409,7 +409,6 @@ struct ExportQuery {
     format: Option<String>,
 }
 
-/// The compliance export: `?format=csv` or JSON (default).
 /// The security headers each page was last seen with (by the proxy, or the fetcher for
 /// `watch_pages`), most recently changed first.
 async fn security_headers(State(state): State<AppState>, Path(id): Path<String>) -> Response {
@@ -438,6 +437,7 @@ async fn security_headers(State(state): State<AppState>, Path(id): Path<String>)
     }
 }
 
+/// The compliance export: `?format=csv` or JSON (default).
 async fn inventory_export(
     State(state): State<AppState>,
     Path(id): Path<String>,

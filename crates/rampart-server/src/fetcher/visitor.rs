@@ -7,8 +7,8 @@
 //! mobile browsers arriving from the sites that embedded it). A fetcher that announces itself
 //! stores the clean version and alerts on nothing. So the fetcher sends what Chromium sends for
 //! a `<script src>` under the default referrer policy (`strict-origin-when-cross-origin`): the
-//! page's origin as `Referer` (the page itself when the script is same-origin; pages are stored
-//! without query strings), `Sec-Fetch-*` for a script load, a browser's `Accept` headers, and
+//! page's origin as `Referer` (the page's path when the script is same-origin, never a query
+//! string), `Sec-Fetch-*` for a script load, a browser's `Accept` headers, and
 //! over HTTPS the client hints that go with a Chrome User-Agent.
 //! Cookies and credentials are never sent: nothing of a visitor is replayed.
 
@@ -121,13 +121,15 @@ pub(crate) fn headers(page: Option<&str>, script: &Url, referer: bool) -> Header
         HeaderValue::from_static(site),
     );
     if referer {
-        // Never the page's credentials or fragment; its path only when same-origin.
+        // Never the page's credentials, query or fragment (a visitor's query string may carry
+        // personal data, and sites that keep queries store them); its path only when
+        // same-origin.
         let _ = page.set_username("");
         let _ = page.set_password(None);
         page.set_fragment(None);
+        page.set_query(None);
         if !same_origin {
             page.set_path("/");
-            page.set_query(None);
         }
         if let Ok(v) = HeaderValue::from_str(page.as_str()) {
             h.insert(REFERER, v);
@@ -174,7 +176,7 @@ mod tests {
     fn a_same_origin_script_gets_the_page_itself_without_credentials_or_fragment() {
         let script = Url::parse("https://shop.example/static/app.js").unwrap();
         let h = headers(
-            Some("https://user:pw@shop.example/checkout/pay#card"),
+            Some("https://user:pw@shop.example/checkout/pay?email=a%40b.example#card"),
             &script,
             true,
         );
