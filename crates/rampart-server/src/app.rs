@@ -129,8 +129,14 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
     let metrics = crate::metrics::handle();
     let (queue_tx, queue_rx) = mpsc::channel(config.queue_capacity);
     let (alert_tx, notifier) = crate::notify::spawn(&config.notify, store.clone())?;
-    let (fetch_tx, fetcher) =
-        crate::fetcher::spawn(config.clone(), store.clone(), alert_tx.clone())?;
+    // The fetcher's queue sender is weak: the inventory's end (which ends the fetcher) must not
+    // wait for the fetcher.
+    let (fetch_tx, fetcher) = crate::fetcher::spawn(
+        config.clone(),
+        store.clone(),
+        alert_tx.clone(),
+        queue_tx.downgrade(),
+    )?;
     let (bgp_stop, bgp_stop_rx) = tokio::sync::watch::channel(false);
     let bgp_view = crate::bgp::View::default();
     let bgp = match &config.bgp {

@@ -100,8 +100,9 @@ pub struct SiteConfig {
     /// Keep query strings and fragments of reported URLs (off: they often carry personal data).
     #[serde(default)]
     pub keep_query: bool,
-    /// Pages whose security headers the fetcher checks every `[fetcher] interval` (absolute
-    /// URLs, e.g. the payment pages): `security_headers_changed` without the proxy.
+    /// Pages the fetcher checks every `[fetcher] interval` (absolute URLs, e.g. the payment
+    /// pages): their security headers (`security_headers_changed`) and inline scripts
+    /// (inventoried and classified), without the proxy. HTML up to `max_script_bytes` is read.
     #[serde(default)]
     pub watch_pages: Vec<String>,
 }

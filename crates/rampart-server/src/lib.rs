@@ -16,6 +16,7 @@ mod dashboard;
 mod export;
 mod fetcher;
 mod filter;
+mod inline;
 mod intake;
 pub mod intel;
 mod inventory;

@@ -43,6 +43,15 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
             }),
         )
         .route("/cloaked.js", axum::routing::get(cloaked))
+        .route(
+            "/pay",
+            axum::routing::get(|| async {
+                axum::response::Html(format!(
+                    "<!doctype html><title>Pay</title><script>window.shopConfig = {{ currency: 'EUR' }};</script>\
+                     <form><input name=cc_number></form><script>{SKIMMER}</script>"
+                ))
+            }),
+        )
         // A server that sends a little and then stalls: the body never ends.
         .route(
             "/stall.js",
@@ -458,6 +467,42 @@ async fn watched_pages_alert_when_their_security_headers_change() {
             .unwrap()
             .starts_with("Mozilla/5.0")
     );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_watched_page_s_inline_scripts_are_inventoried_and_a_skimmer_among_them_alerts() {
+    let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let page = format!("{base}/pay");
+    let t = start(
+        &format!("watch_pages = [\"{page}\"]"),
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"1h\"",
+    )
+    .await;
+    let scripts = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"].as_array().unwrap().len() >= 2
+        })
+        .await;
+    let scripts = scripts["scripts"].as_array().unwrap();
+    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    for s in scripts {
+        assert!(
+            s["url"].as_str().unwrap().starts_with("inline:sha256-"),
+            "{s}"
+        );
+        assert_eq!(s["first_page"], page.as_str());
+    }
+    // Classified on the whole text, which no browser report carries.
+    let v = t
+        .eventually("/api/v1/alerts?kind=malicious_script", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let alerts = v["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "only the skimmer: {v}");
+    assert_eq!(alerts[0]["details"]["scored"], "inline");
+    assert_eq!(alerts[0]["details"]["page"], page.as_str());
     t.server.shutdown().await.unwrap();
 }
 

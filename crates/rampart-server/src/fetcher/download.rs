@@ -119,18 +119,27 @@ fn prepare(policy: &AddressPolicy, url: &str) -> Result<reqwest::Url, Failure> {
     Ok(parsed)
 }
 
-/// The status and response headers of a page (after redirects); the body is not read. `Err`
-/// is the failure to record (a non-2xx answer among them: an error page's headers are not the
-/// page's).
-pub(crate) async fn page_headers(
+/// A watched page as fetched: its status, its headers, and its HTML when it is HTML of at most
+/// `max_bytes` (decoded) that arrived whole.
+pub(crate) struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub html: Option<Vec<u8>>,
+}
+
+/// A page (after redirects). `Err` is the failure to record, a non-2xx answer among them: an
+/// error page's headers are not the page's. A body that is not HTML, too large or cut short
+/// only leaves `html` empty: the headers still count.
+pub(crate) async fn page(
     client: &reqwest::Client,
     policy: &AddressPolicy,
     url: &str,
+    max_bytes: usize,
     visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
-) -> Result<(u16, reqwest::header::HeaderMap), Failure> {
+) -> Result<Page, Failure> {
     let parsed = prepare(policy, url)?;
     let headers = visitor(&parsed);
-    let response = client
+    let mut response = client
         .get(parsed)
         .headers(headers)
         .send()
@@ -143,8 +152,31 @@ pub(crate) async fn page_headers(
             error: format!("HTTP {status}"),
         });
     }
-    // Dropping the response closes the connection without reading the page.
-    Ok((status, response.headers().clone()))
+    let headers = response.headers().clone();
+    let is_html = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/html")
+        });
+    let mut html = is_html.then(Vec::new);
+    // Dropping the response unread closes the connection: only HTML is read.
+    while let Some(body) = html.as_mut() {
+        match response.chunk().await {
+            Ok(Some(chunk)) if body.len() + chunk.len() <= max_bytes => {
+                body.extend_from_slice(&chunk)
+            }
+            Ok(Some(_)) | Err(_) => html = None,
+            Ok(None) => break,
+        }
+    }
+    Ok(Page {
+        status,
+        headers,
+        html,
+    })
 }
 
 fn too_large(status: u16, max_bytes: usize) -> Failure {

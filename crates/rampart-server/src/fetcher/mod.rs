@@ -39,6 +39,9 @@ pub(crate) struct Context {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub alerts: mpsc::Sender<AlertRow>,
+    /// The inventory's queue, for the inline scripts of watched pages. Weak: the inventory
+    /// ends first at shutdown, and must not wait for the fetcher.
+    pub queue: mpsc::WeakSender<crate::intake::Accepted>,
     client: reqwest::Client,
     policy: AddressPolicy,
 }
@@ -48,6 +51,7 @@ pub(crate) fn spawn(
     config: Arc<Config>,
     store: Arc<dyn Store>,
     alerts: mpsc::Sender<AlertRow>,
+    queue: mpsc::WeakSender<crate::intake::Accepted>,
 ) -> anyhow::Result<(mpsc::Sender<FetchRequest>, tokio::task::JoinHandle<()>)> {
     let (tx, mut rx) = mpsc::channel::<FetchRequest>(FETCH_QUEUE);
     let f = &config.fetcher;
@@ -63,6 +67,7 @@ pub(crate) fn spawn(
         config,
         store,
         alerts,
+        queue,
         client,
         policy,
     });

@@ -1,7 +1,9 @@
 //! Watched pages: each `[[sites]] watch_pages` URL is requested every `[fetcher] interval` (and
-//! at start) the way a visitor's browser navigates to it, and its security headers are compared
-//! with the stored baseline (`security_headers.rs`). This is the header half of PCI DSS 11.6.1
-//! for sites that add the monitoring header themselves instead of running the proxy.
+//! at start) the way a visitor's browser navigates to it. Its security headers are compared
+//! with the stored baseline (`security_headers.rs`), and its inline scripts go to the inventory
+//! and are classified on their whole text (`inline.rs`), as the proxy does for the pages it
+//! serves: PCI DSS 11.6.1's headers and payment-page contents, for sites that add the
+//! monitoring header themselves instead of running the proxy.
 
 use std::collections::HashMap;
 
@@ -12,12 +14,10 @@ use crate::security_headers;
 /// Checks every watched page of every site, one after another (a few pages per site, every
 /// few hours: no need to hurry the sites).
 pub(crate) async fn check_all(ctx: &Context) {
-    for site in ctx
-        .config
-        .sites
-        .iter()
-        .filter(|s| !s.watch_pages.is_empty())
-    {
+    for (index, site) in ctx.config.sites.iter().enumerate() {
+        if site.watch_pages.is_empty() {
+            continue;
+        }
         let stored: HashMap<String, serde_json::Value> = match ctx
             .store
             .header_baselines(&site.id, security_headers::MAX_PATHS as i64)
@@ -30,21 +30,26 @@ pub(crate) async fn check_all(ctx: &Context) {
             }
         };
         for page in &site.watch_pages {
-            check(ctx, &site.id, page, stored.get(page)).await;
+            check(ctx, index, page, stored.get(page)).await;
         }
     }
 }
 
-async fn check(ctx: &Context, site: &str, page: &str, stored: Option<&serde_json::Value>) {
+async fn check(ctx: &Context, index: usize, page: &str, stored: Option<&serde_json::Value>) {
+    let site = ctx.config.sites[index].id.as_str();
     let visitor = |url: &reqwest::Url| {
         let mut h = visitor::navigation();
         visitor::client_hints(&ctx.config.fetcher.user_agent, url, &mut h);
         h
     };
-    let fetched = download::page_headers(&ctx.client, &ctx.policy, page, visitor).await;
+    let max = ctx.config.fetcher.max_script_bytes;
+    let fetched = download::page(&ctx.client, &ctx.policy, page, max, visitor).await;
     let attempt = match fetched {
-        Ok((status, headers)) => {
-            let now = security_headers::snapshot(&headers);
+        Ok(fetched) => {
+            if let Some(html) = fetched.html {
+                scan(ctx, index, page, html).await;
+            }
+            let now = security_headers::snapshot(&fetched.headers);
             if let Some(changes) = security_headers::compare(stored, &now) {
                 let json = security_headers::to_json(&now);
                 if let Err(e) = ctx
@@ -61,7 +66,7 @@ async fn check(ctx: &Context, site: &str, page: &str, stored: Option<&serde_json
             }
             Attempt {
                 outcome: "headers",
-                status: Some(status),
+                status: Some(fetched.status),
                 error: None,
                 sha256: None,
             }
@@ -73,4 +78,28 @@ async fn check(ctx: &Context, site: &str, page: &str, stored: Option<&serde_json
         }
     };
     super::record(ctx, site, page, attempt).await;
+}
+
+/// The page's inline scripts: inventoried, and classified on their whole text (off the async
+/// threads: both parse).
+async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
+    let verdicts = crate::inline::Verdicts {
+        main: tokio::runtime::Handle::current(),
+        flagged: None,
+        store: ctx.store.clone(),
+        alerts: ctx.alerts.clone(),
+        site_id: ctx.config.sites[index].id.clone(),
+    };
+    let (page, queue) = (page.to_string(), ctx.queue.clone());
+    let scanned = tokio::task::spawn_blocking(move || {
+        let (inline, violations) = crate::inline::scripts(&html, &page);
+        crate::inline::judge(&inline, &violations, &page, &verdicts);
+        if let Some(queue) = queue.upgrade() {
+            crate::inline::inventory(&queue, index, violations, "fetcher_queue_full");
+        }
+    })
+    .await;
+    if let Err(e) = scanned {
+        tracing::warn!(error = %e, "scanning a watched page failed");
+    }
 }

@@ -12,6 +12,8 @@ mod coding;
 mod tee;
 mod tunnel;
 
+pub(crate) use block::Flagged;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -533,9 +535,9 @@ async fn forward(
             cap: p.config.max_inline_html_bytes,
             page: page.clone(),
             queue: p.queue.clone(),
-            verdicts: tee::Verdicts {
+            verdicts: crate::inline::Verdicts {
                 main: p.main.clone(),
-                flagged: p.flagged.clone(),
+                flagged: Some(p.flagged.clone()),
                 store: p.store.clone(),
                 alerts: p.alerts.clone(),
                 site_id: p.site_id.clone(),

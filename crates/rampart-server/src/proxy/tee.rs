@@ -1,23 +1,16 @@
 //! Reads inline scripts out of an HTML body while it streams to the visitor: the body passes
 //! through untouched and unbuffered; a copy (up to a cap) is kept, and when the body ends the
 //! copy is parsed with lol_html off the async threads and its inline scripts go to the
-//! inventory as if a browser had reported them — keyed the way Chromium keys them (hash of the
-//! first 40 characters), so proxy sightings and browser reports of one script are one resource.
+//! inventory as if a browser had reported them (see `inline.rs`).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::body::Bytes;
-use base64::Engine;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use rampart_csp::{Blocked, Disposition, ResourceKind, Violation};
-use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::intake::Accepted;
-
-/// Characters of an inline script Chromium sends as the report sample.
-const BROWSER_SAMPLE_CHARS: usize = 40;
 
 /// Where a finished page's inline scripts go.
 pub(crate) struct InlineSink {
@@ -29,24 +22,13 @@ pub(crate) struct InlineSink {
     pub cap: usize,
     pub page: String,
     pub queue: mpsc::Sender<Accepted>,
-    pub verdicts: Verdicts,
-}
-
-/// Where inline scripts that score malicious are reported: flagged for blocking mode and raised
-/// as `malicious_script`.
-pub(crate) struct Verdicts {
-    /// The service's runtime: scans run on its blocking pool, their alerts on it.
-    pub main: tokio::runtime::Handle,
-    pub flagged: std::sync::Arc<super::block::Flagged>,
-    pub store: std::sync::Arc<dyn rampart_store::Store>,
-    pub alerts: mpsc::Sender<rampart_store::AlertRow>,
-    pub site_id: String,
+    pub verdicts: crate::inline::Verdicts,
 }
 
 impl InlineSink {
     fn finish(self, html: Vec<u8>) {
-        let handle = self.verdicts.main.clone();
-        handle.clone().spawn_blocking(move || {
+        let main = self.verdicts.main.clone();
+        main.spawn_blocking(move || {
             // Keep the scan slot until the work is done (closures capture only what they use).
             let _slot = &self._slot;
             let html = match self.coding {
@@ -60,117 +42,11 @@ impl InlineSink {
                     }
                 },
             };
-            let Some(scripts) = rampart_js::extract_scripts(&html) else {
-                return;
-            };
-            let inline: Vec<&rampart_js::InlineScript> = scripts
-                .iter()
-                .filter(|s| {
-                    s.src.is_none()
-                        && !s.text.trim().is_empty()
-                        && is_javascript(s.script_type.as_deref())
-                })
-                .collect();
-            let violations: Vec<Violation> = inline
-                .iter()
-                .map(|s| inline_violation(&self.page, &s.text))
-                .collect();
-            self.judge(&inline, &violations, &handle);
-            if violations.is_empty() {
-                return;
-            }
+            let (inline, violations) = crate::inline::scripts(&html, &self.page);
+            crate::inline::judge(&inline, &violations, &self.page, &self.verdicts);
             metrics::counter!(super::INLINE_SCRIPTS).increment(violations.len() as u64);
-            let accepted = Accepted {
-                site: self.site,
-                at_ms: crate::time::now_ms(),
-                violations,
-            };
-            if self.queue.try_send(accepted).is_err() {
-                metrics::counter!(crate::metrics::REPORTS_DROPPED, "reason" => "proxy_queue_full")
-                    .increment(1);
-            }
+            crate::inline::inventory(&self.queue, self.site, violations, "proxy_queue_full");
         });
-    }
-}
-
-/// `<script>` types browsers run as classic or module JavaScript.
-fn is_javascript(script_type: Option<&str>) -> bool {
-    match script_type.map(|t| t.trim().to_ascii_lowercase()) {
-        None => true,
-        Some(t) => {
-            t.is_empty()
-                || t == "module"
-                || t.ends_with("/javascript")
-                || t.ends_with("/ecmascript")
-                || t == "text/jscript"
-        }
-    }
-}
-
-impl InlineSink {
-    /// Classifies each inline script (on this blocking thread); malicious ones are flagged for
-    /// blocking mode and alerted (dedup per script hash).
-    fn judge(
-        &self,
-        inline: &[&rampart_js::InlineScript],
-        violations: &[Violation],
-        handle: &tokio::runtime::Handle,
-    ) {
-        let model = rampart_js::Model::embedded();
-        for (s, v) in inline.iter().zip(violations) {
-            let verdict = rampart_js::classify(&s.text, &rampart_js::Options::default(), model);
-            if !verdict.malicious {
-                continue;
-            }
-            let Some(hash) = v.hash.clone() else { continue };
-            self.verdicts
-                .flagged
-                .inline
-                .write()
-                .expect("not poisoned")
-                .insert(hash.clone());
-            let alert = rampart_store::NewAlert {
-                kind: "malicious_script".into(),
-                site: self.verdicts.site_id.clone(),
-                subject: v.resource_key(),
-                dedup: hash.clone(),
-                severity: "critical".into(),
-                created_at: crate::time::now_ms(),
-                details: serde_json::json!({
-                    "page": self.page,
-                    "scored": "inline",
-                    "hash": hash,
-                    "score": verdict.score,
-                    "categories": verdict.categories,
-                    "reasons": verdict.reasons,
-                    "model": verdict.model,
-                    "sample": v.sample,
-                }),
-            };
-            let (store, alerts) = (self.verdicts.store.clone(), self.verdicts.alerts.clone());
-            handle.spawn(async move { crate::alerts::raise(&*store, &alerts, alert).await });
-        }
-    }
-}
-
-fn inline_violation(page: &str, text: &str) -> Violation {
-    let sample: String = text.chars().take(BROWSER_SAMPLE_CHARS).collect();
-    let full = Sha256::digest(text.as_bytes());
-    Violation {
-        kind: ResourceKind::Script,
-        document_url: page.to_string(),
-        blocked: Blocked::Inline {
-            attribute: false,
-            sample_sha256: Some(hex::encode(Sha256::digest(sample.as_bytes()))),
-        },
-        directive: "script-src-elem".into(),
-        disposition: Disposition::Report,
-        sample: Some(sample),
-        source_file: None,
-        hash: Some(format!(
-            "sha256-{}",
-            base64::engine::general_purpose::STANDARD.encode(full)
-        )),
     }
 }
 
@@ -245,33 +121,5 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn inline_scripts_are_keyed_like_browser_reports() {
-        let text = "window.dataLayer = window.dataLayer || []; gtag('js', new Date());";
-        let v = inline_violation("https://shop.example/checkout", text);
-        assert_eq!(v.sample.as_deref().map(|s| s.chars().count()), Some(40));
-        let Blocked::Inline { sample_sha256, .. } = &v.blocked else {
-            panic!("not inline")
-        };
-        assert_eq!(
-            sample_sha256.as_deref(),
-            Some(hex::encode(Sha256::digest(&text.as_bytes()[..40])).as_str())
-        );
-        assert!(v.resource_key().starts_with("inline:sha256-"));
-        assert!(
-            is_javascript(None)
-                && is_javascript(Some("module"))
-                && is_javascript(Some("text/javascript"))
-        );
-        assert!(
-            !is_javascript(Some("application/ld+json")) && !is_javascript(Some("text/template"))
-        );
     }
 }
