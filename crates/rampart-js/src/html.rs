@@ -18,7 +18,9 @@ pub struct InlineScript {
 }
 
 impl InlineScript {
-    /// Whether the element holds JavaScript (not JSON, templates or other data blocks).
+    /// Whether the element holds JavaScript (not JSON, templates or other data blocks). Errs
+    /// on the side of code: every JavaScript MIME type of the HTML standard (`text/jscript` and
+    /// `text/livescript` among them) and anything naming JavaScript or ECMAScript.
     pub fn is_javascript(&self) -> bool {
         match self
             .script_type
@@ -31,6 +33,8 @@ impl InlineScript {
                     || t == "module"
                     || t.contains("javascript")
                     || t.contains("ecmascript")
+                    || t == "text/jscript"
+                    || t == "text/livescript"
             }
         }
     }
@@ -116,6 +120,21 @@ mod tests {
         assert_eq!(s[1].text, "var a = \"</div>\"; fetch(\"/x\")");
         assert!(s[1].is_javascript());
         assert!(!s[2].is_javascript());
+        for (t, js) in [
+            ("text/jscript", true),
+            ("TEXT/LiveScript", true),
+            ("application/x-javascript", true),
+            ("module", true),
+            ("text/template", false),
+            ("importmap", false),
+        ] {
+            let s = InlineScript {
+                src: None,
+                script_type: Some(t.into()),
+                text: String::new(),
+            };
+            assert_eq!(s.is_javascript(), js, "{t}");
+        }
         assert!(s[2].is_data_block() && !s[1].is_data_block() && !s[0].is_data_block());
     }
 
