@@ -45,9 +45,24 @@ pub(crate) fn snapshot(headers: &HeaderMap) -> BTreeMap<&'static str, String> {
         .collect()
 }
 
+/// The proxy's baselines in memory: each path's headers and when it was last served (a tick).
 #[derive(Default)]
 pub(crate) struct Baselines {
-    map: Mutex<HashMap<String, BTreeMap<&'static str, String>>>,
+    map: Mutex<Paths>,
+}
+
+#[derive(Default)]
+struct Paths {
+    by_path: HashMap<String, (BTreeMap<&'static str, String>, u64)>,
+    tick: u64,
+}
+
+/// What one response changed: the new baseline to store (`changes` as in
+/// [`Baselines::observe`]) and the paths evicted to make room, to delete from the store too.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Observed {
+    pub changes: Option<Changes>,
+    pub evicted: Vec<String>,
 }
 
 /// What changed: `(header, before, after)`, `None` meaning absent.
@@ -136,36 +151,64 @@ fn from_json(value: &serde_json::Value) -> BTreeMap<&'static str, String> {
 }
 
 impl Baselines {
-    /// Baselines as the store holds them: `(page path, snapshot as JSON)`.
+    /// Baselines as the store holds them: `(page path, snapshot as JSON)`, newest first.
     pub fn load(stored: Vec<(String, serde_json::Value)>) -> Self {
-        let map = stored
+        let by_path: HashMap<_, _> = stored
             .into_iter()
             .take(MAX_PATHS)
-            .map(|(page, headers)| (page, from_json(&headers)))
+            .enumerate()
+            .map(|(i, (page, headers))| (page, (from_json(&headers), (MAX_PATHS - i) as u64)))
             .collect();
         Self {
-            map: Mutex::new(map),
+            map: Mutex::new(Paths {
+                by_path,
+                tick: MAX_PATHS as u64,
+            }),
         }
     }
 
-    /// Records this response's headers for `path`. `None`: the same as before, nothing to
-    /// record. `Some(changes)`: a new baseline to store — empty on a path's first sight, else
-    /// what changed.
-    pub fn observe(&self, path: &str, now: &BTreeMap<&'static str, String>) -> Option<Changes> {
-        let mut map = self
+    /// Records this response's headers for `path`. `changes` is `None` when they are the same
+    /// as before (nothing to record), else the new baseline to store: empty on a path's first
+    /// sight, else what changed.
+    ///
+    /// Visitors choose the paths. When the table is full, the half served least recently goes
+    /// (and `evicted` names it, for the store): a flood of made-up paths evicts made-up paths,
+    /// while the pages people really load — the checkout among them — keep their baselines, so
+    /// the flood cannot reset them to hide a change.
+    pub fn observe(&self, path: &str, now: &BTreeMap<&'static str, String>) -> Observed {
+        let mut paths = self
             .map
             .lock()
             .expect("never poisoned: no panics while held");
-        if map.len() >= MAX_PATHS && !map.contains_key(path) {
-            map.clear();
+        paths.tick += 1;
+        let tick = paths.tick;
+        let mut evicted = Vec::new();
+        if paths.by_path.len() >= MAX_PATHS && !paths.by_path.contains_key(path) {
+            let mut ticks: Vec<u64> = paths.by_path.values().map(|(_, t)| *t).collect();
+            let median = *ticks.select_nth_unstable(MAX_PATHS / 2).1;
+            paths.by_path.retain(|p, (_, t)| {
+                let keep = *t > median;
+                if !keep {
+                    evicted.push(p.clone());
+                }
+                keep
+            });
         }
-        if map.get(path) == Some(now) {
-            return None;
-        }
-        Some(match map.insert(path.to_string(), now.clone()) {
-            None => Vec::new(),
-            Some(before) => changes(&before, now),
-        })
+        let changes = match paths.by_path.get_mut(path) {
+            Some((before, seen)) => {
+                *seen = tick;
+                (before != now).then(|| {
+                    let c = changes(before, now);
+                    *before = now.clone();
+                    c
+                })
+            }
+            None => {
+                paths.by_path.insert(path.to_string(), (now.clone(), tick));
+                Some(Vec::new())
+            }
+        };
+        Observed { changes, evicted }
     }
 }
 
@@ -187,17 +230,21 @@ mod tests {
             HeaderValue::from_static("script-src 'self'"),
         );
         assert_eq!(
-            b.observe("/checkout", &snapshot(&h)),
+            b.observe("/checkout", &snapshot(&h)).changes,
             Some(vec![]),
             "first sight"
         );
-        assert_eq!(b.observe("/checkout", &snapshot(&h)), None, "unchanged");
+        assert_eq!(
+            b.observe("/checkout", &snapshot(&h)).changes,
+            None,
+            "unchanged"
+        );
         h.insert(
             "content-security-policy",
             HeaderValue::from_static("script-src *"),
         );
         h.remove("strict-transport-security");
-        let c = b.observe("/checkout", &snapshot(&h)).unwrap();
+        let c = b.observe("/checkout", &snapshot(&h)).changes.unwrap();
         assert_eq!(
             c,
             vec![
@@ -214,18 +261,46 @@ mod tests {
             ]
         );
         assert_eq!(
-            b.observe("/other", &snapshot(&h)),
+            b.observe("/other", &snapshot(&h)).changes,
             Some(vec![]),
             "paths are separate"
         );
         // What the store gives back at the next start is the same baseline.
         let stored = vec![("/checkout".to_string(), to_json(&snapshot(&h)))];
         let restarted = Baselines::load(stored);
-        assert_eq!(restarted.observe("/checkout", &snapshot(&h)), None);
+        assert_eq!(restarted.observe("/checkout", &snapshot(&h)).changes, None);
         h.remove("content-security-policy");
         assert_eq!(
-            restarted.observe("/checkout", &snapshot(&h)).unwrap(),
+            restarted
+                .observe("/checkout", &snapshot(&h))
+                .changes
+                .unwrap(),
             vec![("content-security-policy", Some("script-src *".into()), None)]
         );
+    }
+
+    #[test]
+    fn a_flood_of_made_up_paths_evicts_made_up_paths_not_the_pages_in_use() {
+        let b = Baselines::default();
+        let mut h = HeaderMap::new();
+        h.insert(
+            "content-security-policy",
+            HeaderValue::from_static("script-src 'self'"),
+        );
+        let strict = snapshot(&h);
+        b.observe("/checkout", &strict);
+        let mut evicted = Vec::new();
+        for i in 0..3 * MAX_PATHS {
+            evicted.extend(b.observe(&format!("/junk/{i}"), &BTreeMap::new()).evicted);
+            // The checkout is still served now and then during the flood.
+            if i % 1000 == 0 {
+                assert_eq!(b.observe("/checkout", &strict).changes, None, "at {i}");
+            }
+        }
+        assert!(!evicted.is_empty() && !evicted.iter().any(|p| p == "/checkout"));
+        assert!(b.map.lock().unwrap().by_path.len() <= MAX_PATHS);
+        // Its baseline held: a weakened CSP is a change, not a first sight.
+        let c = b.observe("/checkout", &BTreeMap::new()).changes.unwrap();
+        assert_eq!(c[0].0, "content-security-policy");
     }
 }

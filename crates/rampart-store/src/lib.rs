@@ -120,6 +120,9 @@ pub trait Store: Send + Sync + 'static {
     /// Ends a dashboard session.
     async fn delete_session(&self, id_sha256: &str) -> Result<()>;
 
+    /// Forgets the baselines of these pages (a proxy that evicted them from memory).
+    async fn delete_header_baselines(&self, site: &str, pages: &[String]) -> Result<()>;
+
     /// Records the security headers a page was served with at `at`. Writes may land out of
     /// order (each is spawned as its response passes): one older than the stored baseline is
     /// ignored, so the store keeps the latest observation.

@@ -653,6 +653,23 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn delete_header_baselines(&self, site: &str, pages: &[String]) -> Result<()> {
+        // In chunks: one statement per page would be thousands of round trips, one statement
+        // for all could pass the backends' limits on bound parameters.
+        for chunk in pages.chunks(500) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let sql = self.sql(&format!(
+                "DELETE FROM header_baselines WHERE site = ? AND page IN ({marks})"
+            ));
+            let mut query = sqlx::query(&sql).bind(site);
+            for page in chunk {
+                query = query.bind(page);
+            }
+            query.execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
     async fn set_header_baseline(
         &self,
         site: &str,

@@ -413,6 +413,15 @@ async fn header_baselines_are_kept_per_page_newest_first(db: &Db) {
     s.set_header_baseline("shop", "/checkout", &csp("script-src 'self'"), 25)
         .await
         .unwrap();
+    // Evicted pages go, more than one statement's worth; other sites' are untouched.
+    let junk: Vec<String> = (0..1200).map(|i| format!("/junk/{i}")).collect();
+    for (i, page) in junk.iter().enumerate() {
+        s.set_header_baseline("shop", page, &csp("x"), i as i64)
+            .await
+            .unwrap();
+    }
+    s.delete_header_baselines("shop", &junk).await.unwrap();
+    s.delete_header_baselines("shop", &[]).await.unwrap();
     drop(s);
     let s = db.store().await;
     let got = s.header_baselines("shop", 10).await.unwrap();

@@ -474,7 +474,16 @@ async fn forward(
     let page_path = path.split(['?', '#']).next().unwrap_or("/");
     // The origin's own security headers, before ours are added.
     let now = headers::snapshot(&parts.headers);
-    if let Some(changes) = p.baselines.observe(page_path, &now) {
+    let observed = p.baselines.observe(page_path, &now);
+    if !observed.evicted.is_empty() {
+        let (store, site, evicted) = (p.store.clone(), p.site_id.clone(), observed.evicted);
+        p.main.spawn(async move {
+            if let Err(e) = store.delete_header_baselines(&site, &evicted).await {
+                tracing::warn!(error = %e, "forgetting evicted security-header baselines failed");
+            }
+        });
+    }
+    if let Some(changes) = observed.changes {
         let (store, site, page) = (p.store.clone(), p.site_id.clone(), page_path.to_string());
         // Stamped now, not when the task runs: the store keeps the latest observation even if
         // two writes for a page land out of order.
