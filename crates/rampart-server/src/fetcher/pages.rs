@@ -90,7 +90,13 @@ async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
         alerts: ctx.alerts.clone(),
         site_id: ctx.config.sites[index].id.clone(),
     };
-    let (page, queue) = (page.to_string(), ctx.queue.clone());
+
+    // Stored the way intake stores a reported page: without query (unless the site keeps them)
+    // and fragment.
+    let site = &ctx.config.sites[index];
+    let cut: &[char] = if site.keep_query { &['#'] } else { &['?', '#'] };
+    let page = page.split(cut).next().unwrap_or(page).to_string();
+    let queue = ctx.queue.clone();
     let scanned = tokio::task::spawn_blocking(move || {
         let (inline, violations) = crate::inline::scripts(&html, &page);
         crate::inline::judge(&inline, &violations, &page, &verdicts);

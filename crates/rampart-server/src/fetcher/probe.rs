@@ -52,21 +52,22 @@ pub(crate) async fn mobile(ctx: &Context, request: &FetchRequest, desktop: Vec<u
     let attempt = match fetched {
         Ok((status, body)) => {
             let sha = hex::encode(Sha256::digest(&body));
-            let outcome = if body == desktop {
-                "mobile_identical"
+            let compared = if body == desktop {
+                Ok("mobile_identical")
             } else {
-                match compare(ctx, &site.id, &request.url, desktop, body, &sha).await {
-                    Ok(outcome) => outcome,
-                    Err(e) => {
-                        tracing::warn!(error = %e, url = %request.url, "comparing the mobile body failed");
-                        "mobile_error"
-                    }
-                }
+                compare(ctx, &site.id, &request.url, desktop, body, &sha).await
+            };
+            let (outcome, error) = match compared {
+                Ok(outcome) => (outcome, None),
+                Err(e) => (
+                    "mobile_error",
+                    Some(format!("comparing the bodies failed: {e}")),
+                ),
             };
             Attempt {
                 outcome,
                 status: Some(status),
-                error: None,
+                error,
                 sha256: Some(sha),
             }
         }
