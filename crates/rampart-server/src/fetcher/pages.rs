@@ -83,17 +83,16 @@ async fn check(ctx: &Context, index: usize, page: &str, stored: Option<&serde_js
 /// The page's inline scripts: inventoried, and classified on their whole text (off the async
 /// threads: both parse).
 async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
+    let site = &ctx.config.sites[index];
     let verdicts = crate::inline::Verdicts {
         main: tokio::runtime::Handle::current(),
         flagged: None,
         store: ctx.store.clone(),
         alerts: ctx.alerts.clone(),
-        site_id: ctx.config.sites[index].id.clone(),
+        site_id: site.id.clone(),
     };
-
-    // Stored the way intake stores a reported page: without query (unless the site keeps them)
+    // Keyed the way intake keys a reported page: without query (unless the site keeps them)
     // and fragment.
-    let site = &ctx.config.sites[index];
     let cut: &[char] = if site.keep_query { &['#'] } else { &['?', '#'] };
     let page = page.split(cut).next().unwrap_or(page).to_string();
     let queue = ctx.queue.clone();
