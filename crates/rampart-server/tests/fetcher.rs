@@ -563,6 +563,15 @@ async fn a_script_that_phones_get_in_another_shape_raises_script_cloaked() {
     assert!(v["versions"].as_array().unwrap().len() == 1, "{v}");
     let f = fetches(&t, &skim).await;
     assert!(f.iter().any(|f| f["outcome"] == "mobile_differs"), "{f:?}");
+    // The script's dashboard page lists both looks.
+    let html = t
+        .get(&format!("/sites/shop/script?url={}", url_encode(&skim)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("id=\"fetches\""), "{html}");
+    assert!(html.contains("mobile_differs") && html.contains("new_version"));
     // A re-minified copy for phones is the same script: recorded, not alerted.
     let f = t
         .eventually(

@@ -518,9 +518,13 @@ pub(crate) async fn script(
     let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
         return (StatusCode::NOT_FOUND, "unknown site").into_response();
     };
-    let (Ok(resources), Ok(versions)) = (
+    let (Ok(resources), Ok(versions), Ok(fetches)) = (
         state.store.list_resources(&site.id, "script").await,
         state.store.list_versions(&site.id, &q.url).await,
+        state
+            .store
+            .list_fetches(&site.id, &q.url, FETCHES_SHOWN)
+            .await,
     ) else {
         return store_error();
     };
@@ -603,6 +607,7 @@ pub(crate) async fn script(
                     } } }
                 }
             }
+            (fetch_table(&fetches))
             @if let Some(d) = &diff {
                 h2 { "What changed in the newest version" }
                 p {
@@ -629,6 +634,34 @@ pub(crate) async fn script(
             }
         },
     )
+}
+
+/// Fetch attempts shown on a script's page, newest first.
+const FETCHES_SHOWN: i64 = 20;
+
+/// The fetcher's recent attempts at a script: the desktop fetch and the phone's second look,
+/// refusals by the SSRF guard and errors, as recorded.
+fn fetch_table(fetches: &[rampart_store::FetchRow]) -> Markup {
+    html! {
+        h2 { "Fetches" }
+        @if fetches.is_empty() {
+            p.muted { "None yet." }
+        } @else {
+            table #fetches {
+                thead { tr { th { "time" } th { "outcome" } th { "status" } th { "sha256" } th { "error" } } }
+                tbody { @for f in fetches { tr {
+                    td { (when(f.at)) }
+                    td {
+                        @let bad = matches!(f.outcome.as_str(), "refused" | "error" | "mobile_error" | "mobile_differs");
+                        @if bad { span.badge.warning { (f.outcome) } } @else { (f.outcome) }
+                    }
+                    td.num { @if let Some(code) = f.status_code { (code) } }
+                    td { @if let Some(sha) = &f.sha256 { code { (&sha[..16.min(sha.len())]) } } }
+                    td.url { @if let Some(e) = &f.error { (e) } }
+                } } }
+            }
+        }
+    }
 }
 
 fn alert_table(alerts: &[AlertRow]) -> Markup {
