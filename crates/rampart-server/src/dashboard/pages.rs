@@ -600,8 +600,8 @@ pub(crate) async fn script(
                     thead { tr { th { "fetched" } th { "sha256" } th { "structure" } th { "bytes" } th { "score" } } }
                     tbody { @for ver in &versions { tr {
                         td { (when(ver.fetched_at)) }
-                        td { code { (&ver.sha256[..16.min(ver.sha256.len())]) } }
-                        td { code { (&ver.structural_hash[..16.min(ver.structural_hash.len())]) } }
+                        td { code { (short(&ver.sha256)) } }
+                        td { code { (short(&ver.structural_hash)) } }
                         td.num { (ver.bytes) }
                         td { (score_badge(ver.analysis["classification"]["score"].as_u64())) }
                     } } }
@@ -636,6 +636,11 @@ pub(crate) async fn script(
     )
 }
 
+/// The first 16 characters of a hash (hex, ASCII), enough to tell versions apart.
+fn short(hash: &str) -> &str {
+    hash.get(..16).unwrap_or(hash)
+}
+
 /// Fetch attempts shown on a script's page, newest first.
 const FETCHES_SHOWN: i64 = 20;
 
@@ -656,7 +661,7 @@ fn fetch_table(fetches: &[rampart_store::FetchRow]) -> Markup {
                         @if bad { span.badge.warning { (f.outcome) } } @else { (f.outcome) }
                     }
                     td.num { @if let Some(code) = f.status_code { (code) } }
-                    td { @if let Some(sha) = &f.sha256 { code { (&sha[..16.min(sha.len())]) } } }
+                    td { @if let Some(sha) = &f.sha256 { code { (short(sha)) } } }
                     td.url { @if let Some(e) = &f.error { (e) } }
                 } } }
             }
