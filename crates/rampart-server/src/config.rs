@@ -294,7 +294,7 @@ pub struct FetcherConfig {
     #[serde(default = "default_fetch_user_agent")]
     pub user_agent: String,
     /// Send the `Referer` a browser would when loading the script from the page it was reported
-    /// on (the page's origin, or the page itself when the script is same-origin).
+    /// on: the page's origin, or its path when the script is same-origin (never a query).
     #[serde(default = "yes")]
     pub referer: bool,
     /// After each fetch the script is asked for again with this User-Agent (a phone's Chrome
