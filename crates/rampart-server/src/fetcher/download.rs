@@ -70,19 +70,8 @@ pub(crate) async fn fetch(
     max_bytes: usize,
     visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
 ) -> Result<(u16, Vec<u8>), Failure> {
-    let parsed = prepare(policy, url)?;
-    let headers = visitor(&parsed);
-    let mut response = match client.get(parsed).headers(headers).send().await {
-        Ok(r) => r,
-        Err(e) => return Err(failure(None, &e)),
-    };
+    let mut response = send(client, policy, url, visitor).await?;
     let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return Err(Failure::Failed {
-            status: Some(status),
-            error: format!("HTTP {status}"),
-        });
-    }
     if response
         .content_length()
         .is_some_and(|n| n > max_bytes as u64)
@@ -102,6 +91,32 @@ pub(crate) async fn fetch(
             Err(e) => return Err(failure(Some(status), &e)),
         }
     }
+}
+
+/// A GET of `url` through the guard with the visitor's headers, up to a 2xx answer (an error
+/// page is a failure: its body is not the script, its headers not the page's).
+async fn send(
+    client: &reqwest::Client,
+    policy: &AddressPolicy,
+    url: &str,
+    visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
+) -> Result<reqwest::Response, Failure> {
+    let parsed = prepare(policy, url)?;
+    let headers = visitor(&parsed);
+    let response = client
+        .get(parsed)
+        .headers(headers)
+        .send()
+        .await
+        .map_err(|e| failure(None, &e))?;
+    let status = response.status().as_u16();
+    if !response.status().is_success() {
+        return Err(Failure::Failed {
+            status: Some(status),
+            error: format!("HTTP {status}"),
+        });
+    }
+    Ok(response)
 }
 
 /// The URL to request, or why not: unparsable, or refused by the guard. Credentials in it are
@@ -127,8 +142,7 @@ pub(crate) struct Page {
     pub html: Option<Vec<u8>>,
 }
 
-/// A page (after redirects). `Err` is the failure to record, a non-2xx answer among them: an
-/// error page's headers are not the page's. A body that is not HTML, too large or cut short
+/// A page (after redirects). `Err` is the failure to record (see [`send`]). A body that is not HTML, too large or cut short
 /// only leaves `html` empty: the headers still count.
 pub(crate) async fn page(
     client: &reqwest::Client,
@@ -137,21 +151,8 @@ pub(crate) async fn page(
     max_bytes: usize,
     visitor: impl FnOnce(&reqwest::Url) -> reqwest::header::HeaderMap,
 ) -> Result<Page, Failure> {
-    let parsed = prepare(policy, url)?;
-    let headers = visitor(&parsed);
-    let mut response = client
-        .get(parsed)
-        .headers(headers)
-        .send()
-        .await
-        .map_err(|e| failure(None, &e))?;
+    let mut response = send(client, policy, url, visitor).await?;
     let status = response.status().as_u16();
-    if !response.status().is_success() {
-        return Err(Failure::Failed {
-            status: Some(status),
-            error: format!("HTTP {status}"),
-        });
-    }
     let headers = response.headers().clone();
     let is_html = headers
         .get(reqwest::header::CONTENT_TYPE)

@@ -195,9 +195,11 @@ async fn fetch_one(ctx: &Context, request: &FetchRequest) {
     let attempt = match download::fetch(&ctx.client, &ctx.policy, &request.url, max, visitor).await
     {
         Ok((status, body)) => {
-            match versions::process(ctx, site, &request.url, body.clone()).await {
+            // A copy for the probe only when there is one (bodies run to `max_script_bytes`).
+            let kept = (!ctx.config.fetcher.mobile_user_agent.is_empty()).then(|| body.clone());
+            match versions::process(ctx, site, &request.url, body).await {
                 Ok((outcome, sha)) => {
-                    desktop = Some(body);
+                    desktop = kept;
                     Attempt {
                         outcome,
                         status: Some(status),
