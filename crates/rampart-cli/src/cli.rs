@@ -217,6 +217,10 @@ pub enum CspCommand {
         /// Allow exact script URLs instead of hosts.
         #[arg(long)]
         urls: bool,
+        /// Only scripts someone authorized whose newest version still has the authorized
+        /// structure (PCI DSS 6.4.3; the dashboard's script page or the API authorizes).
+        #[arg(long)]
+        authorized_only: bool,
         /// One JSON object: policy, integrity values, notes, lint findings.
         #[arg(long)]
         json: bool,

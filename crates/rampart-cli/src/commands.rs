@@ -68,12 +68,17 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
                     site,
                     page,
                     urls,
+                    authorized_only,
                     json,
                     config,
                 },
         } => {
             let (config, _) = load_config(&config)?;
-            crate::csp::policy(&config, &site, page.as_deref(), urls, json)
+            let scope = crate::csp::Scope {
+                page: page.as_deref(),
+                authorized_only,
+            };
+            crate::csp::policy(&config, &site, scope, urls, json)
         }
         Command::Csp {
             command: CspCommand::Lint { policy, file, json },

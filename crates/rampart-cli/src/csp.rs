@@ -11,13 +11,22 @@ use serde_json::json;
 
 use crate::commands::Failure;
 
+/// Which part of the active inventory a policy allows.
+pub struct Scope<'a> {
+    /// Only resources seen on pages matching this pattern.
+    pub page: Option<&'a str>,
+    /// Only scripts whose authorization holds (see `rampart_server::authorization_state`).
+    pub authorized_only: bool,
+}
+
 pub fn policy(
     config: &Config,
     site_id: &str,
-    page: Option<&str>,
+    scope: Scope<'_>,
     urls: bool,
     as_json: bool,
 ) -> Result<(), Failure> {
+    let page = scope.page;
     let site = config
         .sites
         .iter()
@@ -37,11 +46,36 @@ pub fn policy(
             .with_context(|| format!("cannot open database {}", config.database))?;
         let now = rampart_server::now_ms();
         let active_since = now - config.inactive_after.as_millis() as i64;
+        // Scripts whose authorization holds, when only those may run.
+        let authorized: Option<std::collections::HashSet<String>> = if scope.authorized_only {
+            let auths = store.authorizations(&site.id).await?;
+            let latest: std::collections::HashMap<String, rampart_store::VersionRow> = store
+                .latest_versions(&site.id)
+                .await?
+                .into_iter()
+                .map(|(v, _)| (v.url.clone(), v))
+                .collect();
+            Some(
+                auths
+                    .iter()
+                    .filter(|(url, a)| {
+                        rampart_server::authorization_state(Some(a), latest.get(*url))
+                            == rampart_server::AUTHORIZED
+                    })
+                    .map(|(url, _)| url.clone())
+                    .collect(),
+            )
+        } else {
+            None
+        };
         let mut out = Vec::new();
         for kind in ["script", "connection"] {
             let rows = store.list_resources(&site.id, kind).await?;
             out.push(
                 rows.into_iter()
+                    .filter(|r| {
+                        kind != "script" || authorized.as_ref().is_none_or(|a| a.contains(&r.url))
+                    })
                     // Active: enough reports, seen recently, and (with --page) on a matching page.
                     .filter(|r| r.reports >= site.min_reports && r.last_seen >= active_since)
                     .filter(|r| {
@@ -81,6 +115,7 @@ pub fn policy(
         let v = json!({
             "site": site.id,
             "page": page,
+            "authorized_only": scope.authorized_only,
             "scripts": scripts.len(),
             "connections": connections.len(),
             "policy": p.policy,
@@ -94,8 +129,13 @@ pub fn policy(
         let mut err = std::io::stderr().lock();
         writeln!(
             err,
-            "# from {} active scripts and {} connections of site {}",
+            "# from {} active{} scripts and {} connections of site {}",
             scripts.len(),
+            if scope.authorized_only {
+                " authorized"
+            } else {
+                ""
+            },
             connections.len(),
             site.id
         )?;

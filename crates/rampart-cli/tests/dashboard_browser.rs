@@ -175,5 +175,26 @@ async fn sign_in_filter_the_scripts_open_a_diff_and_follow_an_alert() {
         "the malicious score is shown"
     );
     screenshot(&mut page, "script").await;
+    let warned = page
+        .eval("document.querySelector('p.error') !== null && document.querySelector('p.error').textContent.includes('scores as malicious')")
+        .await;
+    assert_eq!(
+        warned,
+        serde_json::json!(true),
+        "a malicious version is flagged next to the authorize form"
+    );
+
+    // Authorized from the page (PCI DSS 6.4.3): the form posts with its CSRF token and the
+    // page comes back naming who authorized which structure.
+    page.eval("document.querySelector('form.authorize input[name=authorized_by]').value = 'Alice (payments)'; document.querySelector('form.authorize button[value=authorize]').click(); true")
+        .await;
+    page.wait_for("document.querySelector('#authorization .badge.good') !== null")
+        .await;
+    let text = page
+        .eval("document.querySelector('#authorization').textContent")
+        .await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("authorized by Alice (payments)"), "{text}");
+    assert!(text.contains("structure"), "{text}");
     drop(browser);
 }

@@ -171,6 +171,47 @@ async fn the_active_inventory_becomes_an_enforceable_policy() {
         "blog-only script left out of the checkout policy"
     );
 
+    // Only what someone authorized (PCI DSS 6.4.3): one script of the three active ones.
+    let r = http
+        .put(format!(
+            "{}/api/v1/sites/shop/scripts/authorization",
+            server.base
+        ))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({
+            "url": "https://cdn.vendor.example/lib/v3/app.js",
+            "authorized_by": "payments team",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let out = rampart(&[
+        "csp",
+        "policy",
+        "--site",
+        "shop",
+        "--authorized-only",
+        "--json",
+        "--config",
+        &cfg,
+    ]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["scripts"].as_u64(), &v["authorized_only"]),
+        (Some(1), &true.into())
+    );
+    let policy = v["policy"].as_str().unwrap();
+    assert!(
+        policy.starts_with("script-src https://cdn.vendor.example;"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("connect-src https://api.collect.example"),
+        "{policy}"
+    );
+
     let out = rampart(&["csp", "policy", "--site", "nope", "--config", &cfg]);
     assert_eq!(out.status.code(), Some(2));
 }

@@ -34,6 +34,10 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
             "/api/v1/sites/{id}/scripts/justification",
             axum::routing::put(set_justification),
         )
+        .route(
+            "/api/v1/sites/{id}/scripts/authorization",
+            axum::routing::put(authorize).delete(revoke),
+        )
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/alerts/{id}/deliveries", get(deliveries))
         .route("/api/v1/bgp/alerts", get(bgp_alerts))
@@ -195,6 +199,17 @@ async fn resources(
     } else {
         std::collections::HashMap::new()
     };
+    let authorized = if kind == "script" {
+        match state.store.authorizations(&site.id).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::error!(error = %e, "listing authorizations failed");
+                return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
+            }
+        }
+    } else {
+        std::collections::HashMap::new()
+    };
     let rows = match state.store.list_resources(&site.id, kind).await {
         Ok(rows) => rows,
         Err(e) => {
@@ -213,6 +228,9 @@ async fn resources(
                     status: status(r, site, inactive, now),
                     score: l.and_then(|(v, _)| v.analysis["classification"]["score"].as_u64()),
                     versions: l.map_or(0, |(_, n)| *n),
+                    authorization: (kind == "script").then(|| {
+                        crate::authorization::state(authorized.get(&r.url), l.map(|(v, _)| v))
+                    }),
                 }
             })
             .collect(),
@@ -238,6 +256,14 @@ async fn resources(
                 v["fetched_at"] = json!(rfc3339(version.fetched_at));
                 v["capabilities"] = version.analysis["capabilities"].clone();
                 v["script_domains"] = version.analysis["domains"].clone();
+            }
+            if kind == "script"
+                && let Value::Object(fields) = crate::authorization::fields(
+                    authorized.get(&x.r.url),
+                    latest.get(&x.r.url).map(|(v, _)| v),
+                )
+            {
+                v.as_object_mut().expect("an object").extend(fields);
             }
             v
         })
@@ -499,6 +525,68 @@ async fn set_justification(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "storing a justification failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Authorize {
+    url: String,
+    authorized_by: String,
+}
+
+/// Authorizes a script as it is now (PCI DSS 6.4.3; see `authorization.rs`): 200 with the
+/// record, 400 without a name, 404 for a script not in the inventory.
+async fn authorize(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Json(a): Json<Authorize>,
+) -> Response {
+    use crate::authorization::Refused;
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    match crate::authorization::authorize(&state, site, &a.url, &a.authorized_by).await {
+        Ok(auth) => Json(json!({
+            "url": auth.url,
+            "authorized_by": auth.by,
+            "authorized_at": rfc3339(auth.at),
+            "authorized_sha256": auth.sha256,
+            "authorized_structural_hash": auth.structural_hash,
+        }))
+        .into_response(),
+        Err(e) => {
+            let status = match e {
+                Refused::BadName => StatusCode::BAD_REQUEST,
+                Refused::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
+                Refused::Unknown => StatusCode::NOT_FOUND,
+                Refused::Store => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            error(status, e.message())
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct UrlQuery {
+    url: String,
+}
+
+/// Withdraws a script's authorization: 204, or 404 when it had none.
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<UrlQuery>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    match state.store.revoke_authorization(&site.id, &q.url).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, "the script was not authorized"),
+        Err(e) => {
+            tracing::error!(error = %e, "revoking an authorization failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
         }
     }

@@ -1,5 +1,5 @@
 //! The compliance export (PCI DSS 4.0 6.4.3: an inventory of the scripts on payment pages with
-//! a written justification for each), as JSON and CSV, shared by the API and the dashboard.
+//! a written justification for each, and who authorized it: `authorization.rs`), as JSON and CSV, shared by the API and the dashboard.
 
 use serde_json::{Value, json};
 
@@ -22,6 +22,11 @@ pub(crate) const COLUMNS: &[&str] = &[
     "malicious",
     "justification",
     "justified_at",
+    "authorization",
+    "authorized_by",
+    "authorized_at",
+    "authorized_sha256",
+    "authorized_structural_hash",
 ];
 
 /// One object per script of the site, with its justification.
@@ -35,6 +40,7 @@ pub(crate) async fn inventory(state: &AppState, site: &SiteConfig) -> anyhow::Re
         .map(|(v, _)| (v.url.clone(), v))
         .collect();
     let justified = state.store.justifications(&site.id).await?;
+    let authorized = state.store.authorizations(&site.id).await?;
     let now = crate::time::now_ms();
     let inactive = state.config.inactive_after.as_millis() as i64;
     Ok(scripts
@@ -43,7 +49,7 @@ pub(crate) async fn inventory(state: &AppState, site: &SiteConfig) -> anyhow::Re
             let v = latest.get(&r.url);
             let c = v.map(|v| &v.analysis["classification"]);
             let j = justified.get(&r.url);
-            json!({
+            let mut row = json!({
                 "url": r.url,
                 "domain": r.domain,
                 "status": crate::api::status(r, site, inactive, now),
@@ -57,7 +63,11 @@ pub(crate) async fn inventory(state: &AppState, site: &SiteConfig) -> anyhow::Re
                 "malicious": c.and_then(|c| c["malicious"].as_bool()),
                 "justification": j.map(|(t, _)| t.clone()),
                 "justified_at": j.map(|(_, at)| rfc3339(*at)),
-            })
+            });
+            if let Value::Object(fields) = crate::authorization::fields(authorized.get(&r.url), v) {
+                row.as_object_mut().expect("an object").extend(fields);
+            }
+            row
         })
         .collect())
 }

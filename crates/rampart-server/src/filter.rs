@@ -28,6 +28,9 @@ pub(crate) struct ResourceFilter {
     /// Highest score kept (e.g. 49: only malicious); scripts never scored are left out.
     #[serde(default)]
     pub max_score: String,
+    /// Scripts: `authorized`, `changed` (the authorization lapsed) or `unauthorized`.
+    #[serde(default)]
+    pub authorization: String,
 }
 
 const STATUSES: [&str; 3] = ["active", "infrequent", "inactive"];
@@ -40,6 +43,8 @@ pub(crate) struct Row<'a> {
     pub status: &'static str,
     pub score: Option<u64>,
     pub versions: i64,
+    /// Scripts only: see `authorization.rs`.
+    pub authorization: Option<&'static str>,
 }
 
 impl ResourceFilter {
@@ -62,6 +67,14 @@ impl ResourceFilter {
                 "sort must be one of {}, not {:?}",
                 SORTS.join(", "),
                 self.sort
+            ));
+        }
+        let states = crate::authorization::STATES;
+        if !self.authorization.is_empty() && !states.contains(&self.authorization.as_str()) {
+            return Err(format!(
+                "authorization must be one of {}, not {:?}",
+                states.join(", "),
+                self.authorization
             ));
         }
         if !self.max_score.is_empty() && !matches!(self.max_score(), Some(1..=99)) {
@@ -91,6 +104,10 @@ impl ResourceFilter {
             })
             .filter(|x| self.status.is_empty() || x.status == self.status)
             .filter(|x| max_score.is_none_or(|m| x.score.is_some_and(|s| s <= m)))
+            .filter(|x| {
+                self.authorization.is_empty()
+                    || x.authorization == Some(self.authorization.as_str())
+            })
             .collect();
         match self.sort.as_str() {
             "reports" => rows.sort_by_key(|x| std::cmp::Reverse(x.r.reports)),
@@ -138,18 +155,21 @@ mod tests {
                     status: "active",
                     score: Some(12),
                     versions: 1,
+                    authorization: Some("authorized"),
                 },
                 Row {
                     r: &b,
                     status: "inactive",
                     score: Some(95),
                     versions: 2,
+                    authorization: Some("changed"),
                 },
                 Row {
                     r: &c,
                     status: "active",
                     score: None,
                     versions: 0,
+                    authorization: Some("unauthorized"),
                 },
             ]
         };
@@ -171,6 +191,10 @@ mod tests {
         assert!(urls(f(|f| f.page = "/account".into())).is_empty());
         assert_eq!(
             urls(f(|f| f.status = "inactive".into())),
+            ["https://b.example/y.js"]
+        );
+        assert_eq!(
+            urls(f(|f| f.authorization = "changed".into())),
             ["https://b.example/y.js"]
         );
         // Unscored scripts are not "under 50".

@@ -10,6 +10,7 @@
 mod alerts;
 mod api;
 mod app;
+mod authorization;
 pub mod bgp;
 pub mod config;
 mod dashboard;
@@ -27,6 +28,7 @@ mod security_headers;
 mod time;
 
 pub use app::{Server, run, start};
+pub use authorization::{AUTHORIZED, state as authorization_state};
 pub use config::{Config, ConfigError};
 pub use proxy::{matches_pattern as page_matches, validate as validate_proxy};
 pub use time::now_ms;

@@ -213,10 +213,9 @@ async fn report_fields_with_script_payloads_render_inert_on_every_page() {
     t.server.shutdown().await.unwrap();
 }
 
-#[tokio::test]
-async fn justifications_are_edited_with_csrf_and_exported() {
+/// A server whose inventory holds one script, `url`, reported from the checkout.
+async fn with_one_script(url: &str) -> TestServer {
     let t = start("", "").await;
-    let url = "https://cdn.pay.example/widget.js";
     let body = serde_json::json!({"csp-report": {
         "document-uri": "https://shop.example/checkout", "effective-directive": "script-src-elem", "blocked-uri": url,
     }});
@@ -230,6 +229,13 @@ async fn justifications_are_edited_with_csrf_and_exported() {
         !v["scripts"].as_array().unwrap().is_empty()
     })
     .await;
+    t
+}
+
+#[tokio::test]
+async fn justifications_are_edited_with_csrf_and_exported() {
+    let url = "https://cdn.pay.example/widget.js";
+    let t = with_one_script(url).await;
     let http = client();
     let session = sign_in(&t, &http).await;
     let page = get(
@@ -318,6 +324,101 @@ async fn justifications_are_edited_with_csrf_and_exported() {
     assert_eq!(
         t.api("/api/v1/sites/shop/inventory").await["scripts"][0]["justification"],
         serde_json::Value::Null
+    );
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn scripts_are_authorized_and_revoked_from_the_script_page() {
+    let url = "https://cdn.pay.example/widget.js";
+    let t = with_one_script(url).await;
+    let http = client();
+    let session = sign_in(&t, &http).await;
+    let script_page = format!("{}/sites/shop/script?url={}", t.base, url_encode(url));
+    let page = get(&http, script_page.clone(), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Authorize this version"), "{page}");
+    let csrf = csrf_in(&page);
+    let post = |csrf: String, by: &'static str, action: &'static str| {
+        let (http, session, base) = (http.clone(), session.clone(), t.base.clone());
+        async move {
+            http.post(format!("{base}/sites/shop/script/authorization"))
+                .header(header::COOKIE, session)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("url", url),
+                    ("authorized_by", by),
+                    ("action", action),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        post("forged".into(), "mallory", "authorize").await.status(),
+        403
+    );
+    assert_eq!(post(csrf.clone(), "", "authorize").await.status(), 400);
+    // The name is a browser-supplied string like any other: shown escaped.
+    assert_eq!(
+        post(csrf.clone(), PAYLOADS[1], "authorize").await.status(),
+        303
+    );
+    let page = get(&http, script_page.clone(), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains(PAYLOADS[1]), "unescaped name in {page}");
+    assert!(page.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+    // Nothing fetched yet: authorized by its URL alone, and the page says so.
+    assert!(page.contains("no version had been fetched"), "{page}");
+    let site = get(
+        &http,
+        format!("{}/sites/shop?authorization=authorized", t.base),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(site.contains(url), "the filter kept the authorized script");
+    let csv = get(
+        &http,
+        format!("{}/sites/shop/inventory.csv", t.base),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .contains(",authorization,authorized_by,")
+    );
+    assert!(csv.contains("\"authorized\""), "{csv}");
+
+    assert_eq!(post(csrf.clone(), "", "revoke").await.status(), 303);
+    let entry = &t.api("/api/v1/sites/shop/scripts").await["scripts"][0];
+    assert_eq!(entry["authorization"], "unauthorized");
+    let site = get(
+        &http,
+        format!("{}/sites/shop?authorization=authorized", t.base),
+        &session,
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
+    assert!(
+        !site.contains(url),
+        "a revoked script is not listed as authorized"
     );
     t.server.shutdown().await.unwrap();
 }

@@ -234,8 +234,9 @@ async fn report(t: &TestServer, url: &str) {
     assert_eq!(r.status(), 204);
 }
 
-#[tokio::test]
-async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
+/// A server refetching every 300 ms, and `LIB` reported and fetched once: the upstream (to
+/// change the body), the server, the script's URL and its inventory entry.
+async fn lib_fetched_once() -> (Upstream, TestServer, String, Value) {
     let (up, base) = serve_upstream("127.0.0.1", LIB).await;
     let t = start(
         "",
@@ -245,19 +246,20 @@ async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
     let url = format!("{base}/lib.js");
     report(&t, &url).await;
     versions(&t, &url, 1).await;
-    let scripts = t
+    let first = t
         .eventually("/api/v1/sites/shop/scripts", |v| {
             v["scripts"][0]["versions"] == 1
         })
-        .await;
-    assert_eq!(scripts["scripts"][0]["sha256"].as_str().unwrap().len(), 64);
-    assert_eq!(
-        scripts["scripts"][0]["structural_hash"]
-            .as_str()
-            .unwrap()
-            .len(),
-        32
-    );
+        .await["scripts"][0]
+        .clone();
+    (up, t, url, first)
+}
+
+#[tokio::test]
+async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
+    let (up, t, url, first) = lib_fetched_once().await;
+    assert_eq!(first["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(first["structural_hash"].as_str().unwrap().len(), 32);
 
     // A rebuild: renamed locals, new literals, no comments. Stored, never alerted.
     *up.body.lock().unwrap() = LIB_REBUILT.to_string();
@@ -345,6 +347,123 @@ async fn versions_trivial_rebuilds_and_an_appended_skimmer() {
     let script = &scripts["scripts"][0];
     assert!(script["score"].as_u64().unwrap() < 50, "{script}");
     assert_eq!(script["malicious"], true);
+    t.server.shutdown().await.unwrap();
+}
+
+/// PUTs an authorization of `url` in the name of `by`.
+async fn authorize(t: &TestServer, url: &str, by: &str) -> reqwest::Response {
+    t.http
+        .put(format!(
+            "{}/api/v1/sites/shop/scripts/authorization",
+            t.base
+        ))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"url": url, "authorized_by": by}))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The script's entry in the inventory list.
+async fn script_entry(t: &TestServer, query: &str) -> Vec<Value> {
+    t.api(&format!("/api/v1/sites/shop/scripts{query}")).await["scripts"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn an_authorization_survives_a_rebuild_and_lapses_when_the_structure_changes() {
+    let (up, t, url, first) = lib_fetched_once().await;
+    let base = url.trim_end_matches("/lib.js").to_string();
+    assert_eq!(first["authorization"], "unauthorized");
+
+    // Refused: no name, a name with a line break, a script not in the inventory.
+    assert_eq!(authorize(&t, &url, " ").await.status(), 400);
+    assert_eq!(authorize(&t, &url, "alice\nbob").await.status(), 400);
+    let r = authorize(&t, &format!("{base}/other.js"), "alice").await;
+    assert_eq!(r.status(), 404);
+
+    let r = authorize(&t, &url, "alice").await;
+    assert_eq!(r.status(), 200);
+    let record: Value = r.json().await.unwrap();
+    assert_eq!(
+        record["authorized_structural_hash"],
+        first["structural_hash"]
+    );
+    assert_eq!(record["authorized_sha256"], first["sha256"]);
+    let now = &script_entry(&t, "").await[0];
+    assert_eq!(
+        (&now["authorization"], &now["authorized_by"]),
+        (&"authorized".into(), &"alice".into())
+    );
+    assert_eq!(script_entry(&t, "?authorization=authorized").await.len(), 1);
+    assert!(
+        script_entry(&t, "?authorization=unauthorized")
+            .await
+            .is_empty()
+    );
+    let r = t
+        .http
+        .get(format!(
+            "{}/api/v1/sites/shop/scripts?authorization=maybe",
+            t.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // A rebuild (renamed locals, new literals) keeps the authorization.
+    *up.body.lock().unwrap() = LIB_REBUILT.to_string();
+    versions(&t, &url, 2).await;
+    assert_eq!(script_entry(&t, "").await[0]["authorization"], "authorized");
+
+    // A skimmer appended lapses it, and the change alert says whose.
+    *up.body.lock().unwrap() = format!("{LIB_REBUILT}\n{SKIMMER}");
+    versions(&t, &url, 3).await;
+    let alerts = t
+        .eventually("/api/v1/alerts?kind=script_changed", |v| {
+            !v["alerts"].as_array().unwrap().is_empty()
+        })
+        .await;
+    let lapsed = &alerts["alerts"][0]["details"]["authorization_lapsed"];
+    assert_eq!(lapsed["authorized_by"], "alice");
+    assert_eq!(lapsed["authorized_sha256"], first["sha256"]);
+    let changed = t
+        .eventually("/api/v1/sites/shop/scripts", |v| {
+            v["scripts"][0]["versions"] == 3
+        })
+        .await["scripts"][0]
+        .clone();
+    assert_eq!(changed["authorization"], "changed");
+    let export = t.api("/api/v1/sites/shop/inventory").await;
+    assert_eq!(export["scripts"][0]["authorization"], "changed");
+    assert_eq!(export["scripts"][0]["authorized_by"], "alice");
+
+    // Looked at again: authorized as it is now; then revoked.
+    let record: Value = authorize(&t, &url, "bob").await.json().await.unwrap();
+    assert_eq!(
+        record["authorized_structural_hash"],
+        changed["structural_hash"]
+    );
+    assert_eq!(script_entry(&t, "").await[0]["authorization"], "authorized");
+    let revoke = || {
+        t.http
+            .delete(format!(
+                "{}/api/v1/sites/shop/scripts/authorization?url={}",
+                t.base,
+                url_encode(&url)
+            ))
+            .bearer_auth(TOKEN)
+            .send()
+    };
+    assert_eq!(revoke().await.unwrap().status(), 204);
+    assert_eq!(revoke().await.unwrap().status(), 404);
+    let gone = &script_entry(&t, "").await[0];
+    assert_eq!(gone["authorization"], "unauthorized");
+    assert!(gone["authorized_by"].is_null());
     t.server.shutdown().await.unwrap();
 }
 

@@ -14,8 +14,8 @@ mod sql;
 use std::sync::Arc;
 
 pub use model::{
-    AlertFilter, AlertRow, BatchOutcome, DeliveryRow, DomainState, FetchRow, MAX_PAGES, NewAlert,
-    NewVersion, ResourceDelta, ResourceRow, ResourceState, VersionRow,
+    AlertFilter, AlertRow, Authorization, BatchOutcome, DeliveryRow, DomainState, FetchRow,
+    MAX_PAGES, NewAlert, NewVersion, ResourceDelta, ResourceRow, ResourceState, VersionRow,
 };
 pub use sql::{Backend, SqlStore};
 
@@ -85,6 +85,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         site: &str,
     ) -> Result<std::collections::HashMap<String, (String, i64)>>;
+
+    /// Records (or replaces) who authorized a script, and the version they looked at.
+    async fn set_authorization(&self, site: &str, authorization: &Authorization) -> Result<()>;
+
+    /// Withdraws a script's authorization; false when it had none.
+    async fn revoke_authorization(&self, site: &str, url: &str) -> Result<bool>;
+
+    /// Authorizations of a site's scripts, by URL.
+    async fn authorizations(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::HashMap<String, Authorization>>;
 
     /// Replaces a stored version's analysis (rescoring with a new model).
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()>;

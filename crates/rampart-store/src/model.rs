@@ -149,6 +149,18 @@ pub struct VersionRow {
     pub analysis: serde_json::Value,
 }
 
+/// Who authorized a script and which version they looked at (PCI DSS 4.0 6.4.3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Authorization {
+    pub url: String,
+    pub by: String,
+    pub at: i64,
+    /// The structure of the version authorized; `None` when none had been fetched (the script
+    /// is then authorized by its URL alone).
+    pub structural_hash: Option<String>,
+    pub sha256: Option<String>,
+}
+
 /// One fetch attempt.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FetchRow {

@@ -569,6 +569,62 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn set_authorization(&self, site: &str, a: &Authorization) -> Result<()> {
+        sqlx::query(&self.sql(
+            "INSERT INTO script_authorizations (site, url, authorized_by, authorized_at, structural_hash, sha256) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, url) DO UPDATE SET \
+             authorized_by = excluded.authorized_by, authorized_at = excluded.authorized_at, \
+             structural_hash = excluded.structural_hash, sha256 = excluded.sha256",
+        ))
+        .bind(site)
+        .bind(&a.url)
+        .bind(&a.by)
+        .bind(a.at)
+        .bind(a.structural_hash.as_deref())
+        .bind(a.sha256.as_deref())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn revoke_authorization(&self, site: &str, url: &str) -> Result<bool> {
+        let done =
+            sqlx::query(&self.sql("DELETE FROM script_authorizations WHERE site = ? AND url = ?"))
+                .bind(site)
+                .bind(url)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn authorizations(
+        &self,
+        site: &str,
+    ) -> Result<std::collections::HashMap<String, Authorization>> {
+        let rows = sqlx::query(&self.sql(
+            "SELECT url, authorized_by, authorized_at, structural_hash, sha256 \
+             FROM script_authorizations WHERE site = ?",
+        ))
+        .bind(site)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let url: String = r.try_get("url")?;
+                Ok((
+                    url.clone(),
+                    Authorization {
+                        url,
+                        by: r.try_get("authorized_by")?,
+                        at: r.try_get("authorized_at")?,
+                        structural_hash: r.try_get("structural_hash")?,
+                        sha256: r.try_get("sha256")?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()> {
         sqlx::query(&self.sql("UPDATE script_versions SET analysis = ? WHERE id = ?"))
             .bind(analysis.to_string())

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use rampart_store::{AlertFilter, DeliveryRow, NewAlert, ResourceDelta, Store, open};
+use rampart_store::{
+    AlertFilter, Authorization, DeliveryRow, NewAlert, ResourceDelta, Store, open,
+};
 use sqlx::Connection;
 
 /// A fresh database: a SQLite file in a temporary directory, or a new PostgreSQL schema.
@@ -98,6 +100,7 @@ on_both_backends!(
     data_survives_reopening_the_database,
     versions_are_content_addressed_and_pruned_to_the_newest,
     justifications_are_set_replaced_cleared_and_survive_a_reopen,
+    authorizations_are_set_replaced_revoked_and_survive_a_reopen,
     two_nodes_writing_the_same_rows_at_once_lose_nothing,
     header_baselines_are_kept_per_page_newest_first,
     reports_are_counted_per_site_and_day,
@@ -333,6 +336,49 @@ async fn justifications_are_set_replaced_cleared_and_survive_a_reopen(db: &Db) {
     assert_eq!(
         j["https://cdn.example/a.js"],
         ("payment widget, contract #13".to_string(), 12)
+    );
+}
+
+async fn authorizations_are_set_replaced_revoked_and_survive_a_reopen(db: &Db) {
+    let s = db.store().await;
+    let auth = |url: &str, by: &str, at: i64, hash: Option<&str>| Authorization {
+        url: url.into(),
+        by: by.into(),
+        at,
+        structural_hash: hash.map(Into::into),
+        sha256: hash.map(|h| format!("sha-{h}")),
+    };
+    let a = "https://cdn.example/a.js";
+    let b = "https://cdn.example/b.js";
+    s.set_authorization("shop", &auth(a, "alice", 10, Some("s1")))
+        .await
+        .unwrap();
+    s.set_authorization("shop", &auth(b, "bob", 11, None))
+        .await
+        .unwrap();
+    // Authorizing again (a new version) replaces who, when and which version.
+    s.set_authorization("shop", &auth(a, "carol", 12, Some("s2")))
+        .await
+        .unwrap();
+    s.set_authorization("other", &auth(a, "dave", 13, Some("s9")))
+        .await
+        .unwrap();
+    assert!(s.revoke_authorization("shop", b).await.unwrap());
+    assert!(!s.revoke_authorization("shop", b).await.unwrap());
+    drop(s);
+    let s = db.store().await;
+    let got = s.authorizations("shop").await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[a], auth(a, "carol", 12, Some("s2")));
+    let other = s.authorizations("other").await.unwrap();
+    assert_eq!(other[a].by, "dave");
+    // An authorization by URL alone keeps its empty version through the store.
+    s.set_authorization("shop", &auth(b, "bob", 14, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.authorizations("shop").await.unwrap()[b],
+        auth(b, "bob", 14, None)
     );
 }
 

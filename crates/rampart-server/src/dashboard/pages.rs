@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{page, to_login, viewer};
 use crate::app::AppState;
+use crate::config::SiteConfig;
 use crate::filter::{ResourceFilter, Row};
 use crate::time::{DAY_MS, day, now_ms, rfc3339};
 
@@ -255,13 +256,14 @@ fn link(
     conns_from: usize,
 ) -> String {
     format!(
-        "/sites/{}?q={}&domain={}&page={}&status={}&max_score={}&sort={}&scripts_from={scripts_from}&conns_from={conns_from}",
+        "/sites/{}?q={}&domain={}&page={}&status={}&max_score={}&authorization={}&sort={}&scripts_from={scripts_from}&conns_from={conns_from}",
         enc(site),
         enc(&f.q),
         enc(&f.domain),
         enc(&f.page),
         enc(&f.status),
         enc(&f.max_score),
+        enc(&f.authorization),
         enc(sort),
     )
 }
@@ -299,7 +301,7 @@ fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilte
                 th { a href=(sort_link("first_seen")) { "first seen" } }
                 th { a href=(sort_link("last_seen")) { "last seen" } }
                 th { "pages" }
-                @if scripts { th { a href=(sort_link("score")) { "score" } } th { "versions" } }
+                @if scripts { th { a href=(sort_link("score")) { "score" } } th { "versions" } th { "authorization" } }
             } }
             tbody {
                 @for x in rows {
@@ -316,7 +318,10 @@ fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilte
                         td { (when(x.r.first_seen)) }
                         td { (when(x.r.last_seen)) }
                         td.num { (x.r.pages.len()) }
-                        @if scripts { td { (score_badge(x.score)) } td.num { (x.versions) } }
+                        @if scripts {
+                            td { (score_badge(x.score)) } td.num { (x.versions) }
+                            td { (authorization_badge(x.authorization.unwrap_or(crate::authorization::UNAUTHORIZED))) }
+                        }
                     }
                 }
             }
@@ -364,6 +369,9 @@ pub(crate) async fn site(
     ) else {
         return store_error();
     };
+    let Ok(authorized) = state.store.authorizations(&site.id).await else {
+        return store_error();
+    };
     let activity = activity_charts(
         &reports.into_iter().collect(),
         &first_seen_per_day(scripts.iter().chain(&conns)),
@@ -373,30 +381,28 @@ pub(crate) async fn site(
         latest.iter().map(|l| (l.0.url.as_str(), l)).collect();
     let now = now_ms();
     let inactive = state.config.inactive_after.as_millis() as i64;
-    let wrap = |r: &'_ ResourceRow| -> (&'static str, Option<u64>, i64) {
-        let l = latest.get(r.url.as_str());
-        (
-            crate::api::status(r, site, inactive, now),
-            l.and_then(|(v, _)| v.analysis["classification"]["score"].as_u64()),
-            l.map_or(0, |(_, n)| *n),
-        )
-    };
     let script_rows = f.apply(
         scripts
             .iter()
             .map(|r| {
-                let (status, score, versions) = wrap(r);
+                let l = latest.get(r.url.as_str());
                 Row {
                     r,
-                    status,
-                    score,
-                    versions,
+                    status: crate::api::status(r, site, inactive, now),
+                    score: l.and_then(|(v, _)| v.analysis["classification"]["score"].as_u64()),
+                    versions: l.map_or(0, |(_, n)| *n),
+                    authorization: Some(crate::authorization::state(
+                        authorized.get(&r.url),
+                        l.map(|(v, _)| v),
+                    )),
                 }
             })
             .collect(),
     );
+    // The script-only filters do not apply to connections.
     let conn_rows = ResourceFilter {
         max_score: String::new(),
+        authorization: String::new(),
         ..f.clone()
     }
     .apply(
@@ -407,6 +413,7 @@ pub(crate) async fn site(
                 status: crate::api::status(r, site, inactive, now),
                 score: None,
                 versions: 0,
+                authorization: None,
             })
             .collect(),
     );
@@ -441,12 +448,18 @@ pub(crate) async fn site(
                     option value="49" selected[f.max_score() == Some(49)] { "malicious (< 50)" }
                     option value="79" selected[f.max_score() == Some(79)] { "below 80" }
                 }
+                select name="authorization" {
+                    option value="" { "any authorization" }
+                    @for s in crate::authorization::STATES {
+                        option value=(s) selected[f.authorization == s] { (s) }
+                    }
+                }
                 input type="hidden" name="sort" value=(f.sort);
                 button type="submit" { "Filter" }
             }
             (activity)
             p {
-                "Compliance export (PCI DSS 6.4.3, with justifications): "
+                "Compliance export (PCI DSS 6.4.3, with justifications and authorizations): "
                 a href={"/sites/" (enc(&site.id)) "/inventory.csv"} { "CSV" } " · "
                 a href={"/sites/" (enc(&site.id)) "/inventory.json"} { "JSON" }
             }
@@ -535,6 +548,12 @@ pub(crate) async fn script(
         .await
         .ok()
         .and_then(|mut j| j.remove(&q.url));
+    let authorization = state
+        .store
+        .authorizations(&site.id)
+        .await
+        .ok()
+        .and_then(|mut a| a.remove(&q.url));
     let diff = match (versions.first(), versions.get(1)) {
         (Some(new), Some(old)) => match (
             state.store.version_body(&old.sha256).await,
@@ -592,6 +611,7 @@ pub(crate) async fn script(
                     button type="submit" { "Save justification" }
                 }
             }
+            (authorization_section(&v, &site.id, &q.url, authorization.as_ref(), latest))
             h2 { "Versions" }
             @if versions.is_empty() {
                 p.muted { "Not fetched yet." }
@@ -634,6 +654,60 @@ pub(crate) async fn script(
             }
         },
     )
+}
+
+/// Who authorized the script and which version (PCI DSS 6.4.3), with the forms to authorize
+/// it as it is now or to revoke.
+fn authorization_section(
+    v: &super::Viewer,
+    site: &str,
+    url: &str,
+    auth: Option<&rampart_store::Authorization>,
+    latest: Option<&VersionRow>,
+) -> Markup {
+    let state = crate::authorization::state(auth, latest);
+    let action = format!("/sites/{}/script/authorization", enc(site));
+    html! {
+        h2 { "Authorization" }
+        p #authorization {
+            (authorization_badge(state))
+            @if let Some(a) = auth {
+                " by " b { (a.by) } " " (when(a.at))
+                @match &a.structural_hash {
+                    Some(h) => { " · structure " code { (short(h)) } }
+                    None => { span.muted { " · by URL: no version had been fetched" } }
+                }
+                @if state == crate::authorization::CHANGED {
+                    br; span.muted { "The newest version's structure differs from the one authorized: look at the change below and authorize it again." }
+                }
+            } @else {
+                span.muted { " PCI DSS 6.4.3 asks that each payment-page script be authorized." }
+            }
+        }
+        @if latest.is_some_and(|l| l.analysis["classification"]["malicious"] == true) {
+            p.error { "This version scores as malicious: read its reasons and the diff before authorizing it." }
+        }
+        @if let super::Viewer::Session { csrf } = v {
+            form.authorize method="post" action=(action) {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="hidden" name="url" value=(url);
+                input type="text" name="authorized_by" placeholder="your name" maxlength="200";
+                button type="submit" name="action" value="authorize" { "Authorize this version" }
+                @if auth.is_some() {
+                    " " button type="submit" name="action" value="revoke" { "Revoke" }
+                }
+            }
+        }
+    }
+}
+
+fn authorization_badge(state: &str) -> Markup {
+    let class = match state {
+        crate::authorization::AUTHORIZED => "badge good",
+        crate::authorization::CHANGED => "badge bad",
+        _ => "badge warning",
+    };
+    html! { span class=(class) { (state) } }
 }
 
 /// The first 16 characters of a hash (hex, ASCII), enough to tell versions apart.
@@ -894,14 +968,9 @@ pub(crate) async fn justify(
     Path(id): Path<String>,
     axum::extract::Form(f): axum::extract::Form<JustifyForm>,
 ) -> Response {
-    let Some(super::Viewer::Session { csrf }) = viewer(&state, &headers).await else {
-        return to_login();
-    };
-    if !crate::api::same(csrf.as_bytes(), f.csrf.as_bytes()) {
-        return (StatusCode::FORBIDDEN, "bad CSRF token").into_response();
-    }
-    let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
-        return (StatusCode::NOT_FOUND, "unknown site").into_response();
+    let site = match form_site(&state, &headers, &id, &f.csrf).await {
+        Ok(site) => site,
+        Err(refused) => return refused,
     };
     if f.justification.len() > crate::api::MAX_JUSTIFICATION
         || f.url.len() > crate::api::MAX_JUSTIFIED_URL
@@ -916,11 +985,85 @@ pub(crate) async fn justify(
     {
         return store_error();
     }
-    super::redirect(&format!(
-        "/sites/{}/script?url={}",
-        enc(&site.id),
-        enc(&f.url)
-    ))
+    back_to_script(site, &f.url)
+}
+
+/// The site a script page's form posts to, once the session and its CSRF token check out;
+/// else the answer that refuses the post.
+async fn form_site<'s>(
+    state: &'s AppState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf_given: &str,
+) -> Result<&'s SiteConfig, Response> {
+    let Some(super::Viewer::Session { csrf }) = viewer(state, headers).await else {
+        return Err(to_login());
+    };
+    if !crate::api::same(csrf.as_bytes(), csrf_given.as_bytes()) {
+        return Err((StatusCode::FORBIDDEN, "bad CSRF token").into_response());
+    }
+    state
+        .config
+        .sites
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| (StatusCode::NOT_FOUND, "unknown site").into_response())
+}
+
+fn back_to_script(site: &SiteConfig, url: &str) -> Response {
+    super::redirect(&format!("/sites/{}/script?url={}", enc(&site.id), enc(url)))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct AuthorizeForm {
+    csrf: String,
+    url: String,
+    #[serde(default)]
+    authorized_by: String,
+    /// `authorize` or `revoke`.
+    action: String,
+}
+
+/// Authorizes a script as it is now, or revokes its authorization, from the script page
+/// (session and CSRF token required).
+pub(crate) async fn authorize(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    axum::extract::Form(f): axum::extract::Form<AuthorizeForm>,
+) -> Response {
+    use crate::authorization::Refused;
+    let site = match form_site(&state, &headers, &id, &f.csrf).await {
+        Ok(site) => site,
+        Err(refused) => return refused,
+    };
+    match f.action.as_str() {
+        "authorize" => {
+            if let Err(e) =
+                crate::authorization::authorize(&state, site, &f.url, &f.authorized_by).await
+            {
+                let status = match e {
+                    Refused::BadName => StatusCode::BAD_REQUEST,
+                    Refused::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
+                    Refused::Unknown => StatusCode::NOT_FOUND,
+                    Refused::Store => return store_error(),
+                };
+                return (status, e.message()).into_response();
+            }
+        }
+        "revoke" => {
+            if state
+                .store
+                .revoke_authorization(&site.id, &f.url)
+                .await
+                .is_err()
+            {
+                return store_error();
+            }
+        }
+        _ => return (StatusCode::BAD_REQUEST, "unknown action").into_response(),
+    }
+    back_to_script(site, &f.url)
 }
 
 async fn export(state: &AppState, headers: &HeaderMap, id: &str, csv: bool) -> Response {

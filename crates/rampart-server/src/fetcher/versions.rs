@@ -241,6 +241,20 @@ async fn changed(
     details["url"] = json!(url);
     details["from_sha256"] = json!(previous.sha256);
     details["to_sha256"] = json!(sha);
+    // PCI DSS 11.6.1: a change to a script someone authorized is the modification the
+    // authorization no longer covers (see `authorization.rs`); say whose it lapsed.
+    if let Some(auth) = ctx.store.authorizations(&site.id).await?.remove(url)
+        && auth
+            .structural_hash
+            .as_ref()
+            .is_some_and(|h| *h != analysis.structural_hash)
+    {
+        details["authorization_lapsed"] = json!({
+            "authorized_by": auth.by,
+            "authorized_at": crate::time::rfc3339(auth.at),
+            "authorized_sha256": auth.sha256,
+        });
+    }
     let alert = structure_alert(
         "script_changed",
         &site.id,

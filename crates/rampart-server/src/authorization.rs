@@ -1,0 +1,181 @@
+//! Script authorization: PCI DSS 4.0 6.4.3 asks for "a method to confirm that each script is
+//! authorized" and "a method to assure the integrity of each script", next to the written
+//! justification (`export.rs`).
+//!
+//! A person authorizes a script as it is now: the record names who, when, and the structure
+//! and bytes of its newest fetched version. Integrity is judged by structure, as `script_changed`
+//! is: a new build id or a re-minification keeps the authorization, while a version of another
+//! structure lapses it (state `changed`) until someone looks at it and authorizes it again, and
+//! its `script_changed` alert says so. A script the fetcher could not fetch yet can be
+//! authorized by its URL alone; it stays `authorized` whatever is fetched later, and the record
+//! shows that no version was seen.
+
+use rampart_store::{Authorization, VersionRow};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::config::SiteConfig;
+use crate::time::rfc3339;
+
+/// Authorized, and the newest version has the structure that was authorized.
+pub const AUTHORIZED: &str = "authorized";
+/// Authorized, but the newest version's structure differs: the authorization has lapsed.
+pub(crate) const CHANGED: &str = "changed";
+/// Never authorized, or revoked.
+pub(crate) const UNAUTHORIZED: &str = "unauthorized";
+/// The states, for filters.
+pub(crate) const STATES: [&str; 3] = [AUTHORIZED, CHANGED, UNAUTHORIZED];
+
+/// Longest name kept for who authorized (bytes).
+pub(crate) const MAX_BY: usize = 200;
+
+/// Where a script stands, given its authorization and its newest fetched version.
+pub fn state(auth: Option<&Authorization>, latest: Option<&VersionRow>) -> &'static str {
+    match (auth, latest) {
+        (None, _) => UNAUTHORIZED,
+        (Some(a), Some(v))
+            if a.structural_hash
+                .as_ref()
+                .is_some_and(|h| *h != v.structural_hash) =>
+        {
+            CHANGED
+        }
+        (Some(_), _) => AUTHORIZED,
+    }
+}
+
+/// The fields the API and the export add to a script: `authorization` (the state) and, when
+/// authorized, who, when and the version they authorized.
+pub(crate) fn fields(auth: Option<&Authorization>, latest: Option<&VersionRow>) -> Value {
+    json!({
+        "authorization": state(auth, latest),
+        "authorized_by": auth.map(|a| a.by.clone()),
+        "authorized_at": auth.map(|a| rfc3339(a.at)),
+        "authorized_sha256": auth.and_then(|a| a.sha256.clone()),
+        "authorized_structural_hash": auth.and_then(|a| a.structural_hash.clone()),
+    })
+}
+
+/// Why a request to authorize was refused.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Refused {
+    /// `by` is empty, too long, or holds control characters.
+    BadName,
+    /// The URL is longer than any inventoried one may be.
+    TooLong,
+    /// The site's inventory has no such script.
+    Unknown,
+    Store,
+}
+
+impl Refused {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::BadName => {
+                "authorized_by must name who authorizes (1 to 200 characters, no control characters)"
+            }
+            Self::TooLong => "url too long",
+            Self::Unknown => "no such script in the site's inventory",
+            Self::Store => "store unavailable",
+        }
+    }
+}
+
+/// Authorizes `url` as it is now (its newest fetched version), in the name of `by`.
+pub(crate) async fn authorize(
+    state: &AppState,
+    site: &SiteConfig,
+    url: &str,
+    by: &str,
+) -> Result<Authorization, Refused> {
+    let by = by.trim();
+    if by.is_empty() || by.len() > MAX_BY || by.chars().any(char::is_control) {
+        return Err(Refused::BadName);
+    }
+    if url.len() > crate::api::MAX_JUSTIFIED_URL {
+        return Err(Refused::TooLong);
+    }
+    let scripts = state
+        .store
+        .list_resources(&site.id, "script")
+        .await
+        .map_err(|_| Refused::Store)?;
+    if !scripts.iter().any(|r| r.url == url) {
+        return Err(Refused::Unknown);
+    }
+    let versions = state
+        .store
+        .list_versions(&site.id, url)
+        .await
+        .map_err(|_| Refused::Store)?;
+    let latest = versions.first();
+    let auth = Authorization {
+        url: url.to_string(),
+        by: by.to_string(),
+        at: crate::time::now_ms(),
+        structural_hash: latest.map(|v| v.structural_hash.clone()),
+        sha256: latest.map(|v| v.sha256.clone()),
+    };
+    state
+        .store
+        .set_authorization(&site.id, &auth)
+        .await
+        .map_err(|_| Refused::Store)?;
+    Ok(auth)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(structure: &str) -> VersionRow {
+        VersionRow {
+            id: 1,
+            site: "shop".into(),
+            url: "https://cdn.example/a.js".into(),
+            sha256: format!("sha-{structure}"),
+            structural_hash: structure.into(),
+            bytes: 10,
+            fetched_at: 0,
+            analysis: Value::Null,
+        }
+    }
+
+    fn auth(structure: Option<&str>) -> Authorization {
+        Authorization {
+            url: "https://cdn.example/a.js".into(),
+            by: "alice".into(),
+            at: 0,
+            structural_hash: structure.map(Into::into),
+            sha256: None,
+        }
+    }
+
+    #[test]
+    fn a_change_of_structure_lapses_an_authorization() {
+        let v1 = version("s1");
+        let v2 = version("s2");
+        assert_eq!(state(None, Some(&v1)), UNAUTHORIZED);
+        assert_eq!(state(None, None), UNAUTHORIZED);
+        assert_eq!(state(Some(&auth(Some("s1"))), Some(&v1)), AUTHORIZED);
+        assert_eq!(state(Some(&auth(Some("s1"))), Some(&v2)), CHANGED);
+        // Versions pruned or not fetched: nothing contradicts the authorization.
+        assert_eq!(state(Some(&auth(Some("s1"))), None), AUTHORIZED);
+        // Authorized by URL alone (nothing fetched then): any version keeps it.
+        assert_eq!(state(Some(&auth(None)), Some(&v2)), AUTHORIZED);
+    }
+
+    #[test]
+    fn fields_name_who_and_which_version() {
+        let mut a = auth(Some("s1"));
+        a.sha256 = Some("sha-s1".into());
+        let f = fields(Some(&a), Some(&version("s2")));
+        assert_eq!(f["authorization"], CHANGED);
+        assert_eq!(f["authorized_by"], "alice");
+        assert_eq!(f["authorized_sha256"], "sha-s1");
+        assert_eq!(f["authorized_at"], "1970-01-01T00:00:00.000Z");
+        let none = fields(None, None);
+        assert_eq!(none["authorization"], UNAUTHORIZED);
+        assert!(none["authorized_by"].is_null());
+    }
+}
