@@ -67,10 +67,15 @@ pub(crate) fn summary(alert: &AlertRow) -> String {
         "malicious_domain" => "Malicious domain",
         other => other,
     };
-    format!(
+    let mut line = format!(
         "[{}] {what} on {}: {}",
         alert.severity, alert.site, alert.subject
-    )
+    );
+    // A change to a script someone authorized is what PCI DSS 11.6.1 asks to hear about first.
+    if let Some(by) = alert.details["authorization_lapsed"]["authorized_by"].as_str() {
+        line.push_str(&format!(" (authorized by {by}: authorization lapsed)"));
+    }
+    line
 }
 
 impl Channel {
@@ -169,4 +174,34 @@ pub fn spawn(
         while inflight.join_next().await.is_some() {}
     });
     Ok((tx, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alert(details: serde_json::Value) -> AlertRow {
+        AlertRow {
+            id: 1,
+            kind: "script_changed".into(),
+            site: "shop".into(),
+            subject: "https://cdn.example/a.js".into(),
+            severity: "critical".into(),
+            created_at: 0,
+            details,
+        }
+    }
+
+    #[test]
+    fn the_summary_names_a_lapsed_authorization() {
+        assert_eq!(
+            summary(&alert(serde_json::json!({}))),
+            "[critical] Script changed on shop: https://cdn.example/a.js"
+        );
+        let lapsed = alert(serde_json::json!({"authorization_lapsed": {"authorized_by": "alice"}}));
+        assert_eq!(
+            summary(&lapsed),
+            "[critical] Script changed on shop: https://cdn.example/a.js (authorized by alice: authorization lapsed)"
+        );
+    }
 }
