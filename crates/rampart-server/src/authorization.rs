@@ -56,6 +56,46 @@ pub(crate) fn fields(auth: Option<&Authorization>, latest: Option<&VersionRow>) 
     })
 }
 
+/// Where a site's active scripts stand for PCI DSS 6.4.3, at a glance: how many have a written
+/// justification, and how many are authorized as they are now, lapsed, or never authorized.
+/// Inactive scripts are history and are not counted.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Tally {
+    pub active: usize,
+    pub justified: usize,
+    pub authorized: usize,
+    pub changed: usize,
+    pub unauthorized: usize,
+}
+
+impl Tally {
+    /// Counts `active` scripts (URLs) given the site's justifications, authorizations and newest
+    /// versions.
+    pub fn of<'a>(
+        active: impl Iterator<Item = &'a str>,
+        justified: &std::collections::HashMap<String, (String, i64)>,
+        authorized: &std::collections::HashMap<String, Authorization>,
+        latest: impl Fn(&str) -> Option<&'a VersionRow>,
+    ) -> Tally {
+        let mut t = Tally::default();
+        for url in active {
+            t.active += 1;
+            t.justified += usize::from(justified.contains_key(url));
+            match state(authorized.get(url), latest(url)) {
+                AUTHORIZED => t.authorized += 1,
+                CHANGED => t.changed += 1,
+                _ => t.unauthorized += 1,
+            }
+        }
+        t
+    }
+
+    /// Active scripts that may run without anyone's authorization of what they are now.
+    pub fn not_authorized(&self) -> usize {
+        self.changed + self.unauthorized
+    }
+}
+
 /// Why a request to authorize was refused.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Refused {
@@ -163,6 +203,36 @@ mod tests {
         assert_eq!(state(Some(&auth(Some("s1"))), None), AUTHORIZED);
         // Authorized by URL alone (nothing fetched then): any version keeps it.
         assert_eq!(state(Some(&auth(None)), Some(&v2)), AUTHORIZED);
+    }
+
+    #[test]
+    fn the_tally_counts_each_active_script_once() {
+        let mut authorized = std::collections::HashMap::new();
+        authorized.insert("a".to_string(), auth(Some("s1")));
+        authorized.insert("b".to_string(), auth(Some("s1")));
+        let mut justified = std::collections::HashMap::new();
+        justified.insert("a".to_string(), ("payment form".to_string(), 0));
+        justified.insert("gone".to_string(), ("old".to_string(), 0));
+        let (v1, v2) = (version("s1"), version("s2"));
+        let t = Tally::of(
+            ["a", "b", "c"].into_iter(),
+            &justified,
+            &authorized,
+            |u| match u {
+                "a" => Some(&v1),
+                "b" => Some(&v2),
+                _ => None,
+            },
+        );
+        let want = Tally {
+            active: 3,
+            justified: 1,
+            authorized: 1,
+            changed: 1,
+            unauthorized: 1,
+        };
+        assert_eq!(t, want);
+        assert_eq!(t.not_authorized(), 2);
     }
 
     #[test]

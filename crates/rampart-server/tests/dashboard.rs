@@ -213,6 +213,15 @@ async fn report_fields_with_script_payloads_render_inert_on_every_page() {
     t.server.shutdown().await.unwrap();
 }
 
+/// The site page's PCI DSS 6.4.3 cards.
+fn compliance_cards(site_page: &str) -> &str {
+    let start = site_page
+        .find("id=\"compliance\"")
+        .expect("compliance cards");
+    let len = site_page[start..].find("Compliance export").unwrap();
+    &site_page[start..start + len]
+}
+
 /// A server whose inventory holds one script, `url`, reported from the checkout.
 async fn with_one_script(url: &str) -> TestServer {
     let t = start("", "").await;
@@ -387,6 +396,16 @@ async fn scripts_are_authorized_and_revoked_from_the_script_page() {
     .await
     .unwrap();
     assert!(site.contains(url), "the filter kept the authorized script");
+    let cards = compliance_cards(&site);
+    assert!(cards.contains("<b>1</b>active scripts"), "{cards}");
+    assert!(cards.contains("<b>1</b>authorized"), "{cards}");
+    assert!(cards.contains("<b>0</b>never authorized"), "{cards}");
+    let overview = get(&http, format!("{}/", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains("<b>0</b>active scripts not authorized"));
     let csv = get(
         &http,
         format!("{}/sites/shop/inventory.csv", t.base),
@@ -420,6 +439,18 @@ async fn scripts_are_authorized_and_revoked_from_the_script_page() {
         !site.contains(url),
         "a revoked script is not listed as authorized"
     );
+    let cards = compliance_cards(&site);
+    assert!(cards.contains("<b>0</b>authorized"), "{cards}");
+    assert!(
+        cards.contains("<span class=\"badge warning\">1</span></b>never authorized"),
+        "{cards}"
+    );
+    let overview = get(&http, format!("{}/", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(overview.contains("<b>1</b>active scripts not authorized"));
     t.server.shutdown().await.unwrap();
 }
 

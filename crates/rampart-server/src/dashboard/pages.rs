@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::{page, to_login, viewer};
 use crate::app::AppState;
+use crate::authorization::Tally;
 use crate::config::SiteConfig;
 use crate::filter::{ResourceFilter, Row};
 use crate::time::{DAY_MS, day, now_ms, rfc3339};
@@ -141,6 +142,18 @@ fn first_seen_per_day<'a>(rows: impl Iterator<Item = &'a ResourceRow>) -> HashMa
     out
 }
 
+/// A site's line in the overview.
+struct SiteRow<'a> {
+    site: &'a SiteConfig,
+    scripts: usize,
+    /// Its active scripts, justified and authorized.
+    tally: Tally,
+    conns: usize,
+    malicious: usize,
+    open: usize,
+    last: Option<i64>,
+}
+
 pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(v) = viewer(&state, &headers).await else {
         return super::login_form(&state, None);
@@ -166,18 +179,27 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
     let mut new_per_day: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
     for site in &state.config.sites {
-        let (Ok(scripts), Ok(conns), Ok(latest)) = (
+        let (Ok(scripts), Ok(conns), Ok(latest), Ok(justified), Ok(authorized)) = (
             state.store.list_resources(&site.id, "script").await,
             state.store.list_resources(&site.id, "connection").await,
             state.store.latest_versions(&site.id).await,
+            state.store.justifications(&site.id).await,
+            state.store.authorizations(&site.id).await,
         ) else {
             return store_error();
         };
         let inactive = state.config.inactive_after.as_millis() as i64;
-        let active = scripts
-            .iter()
-            .filter(|r| crate::api::status(r, site, inactive, now) == "active")
-            .count();
+        let newest: HashMap<&str, &VersionRow> =
+            latest.iter().map(|(v, _)| (v.url.as_str(), v)).collect();
+        let tally = Tally::of(
+            scripts
+                .iter()
+                .filter(|r| crate::api::status(r, site, inactive, now) == "active")
+                .map(|r| r.url.as_str()),
+            &justified,
+            &authorized,
+            |u| newest.get(u).copied(),
+        );
         let malicious = latest
             .iter()
             .filter(|(v, _)| v.analysis["classification"]["malicious"] == Value::Bool(true))
@@ -187,15 +209,15 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
             *new_per_day.entry(day).or_default() += n;
         }
         let open = alerts.iter().filter(|a| a.site == site.id).count();
-        rows.push((
+        rows.push(SiteRow {
             site,
-            scripts.len(),
-            active,
-            conns.len(),
+            scripts: scripts.len(),
+            tally,
+            conns: conns.len(),
             malicious,
             open,
             last,
-        ));
+        });
     }
     let activity = activity_charts(&reports, &new_per_day, &alerts);
     let critical = alerts.iter().filter(|a| a.severity == "critical").count();
@@ -205,23 +227,30 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
         html! {
             div.cards {
                 div.card { b { (state.config.sites.len()) } "sites" }
-                div.card { b { (rows.iter().map(|r| r.1).sum::<usize>()) } "scripts" }
-                div.card { b { (rows.iter().map(|r| r.4).sum::<usize>()) } "scored malicious" }
+                div.card { b { (rows.iter().map(|r| r.scripts).sum::<usize>()) } "scripts" }
+                div.card { b { (rows.iter().map(|r| r.malicious).sum::<usize>()) } "scored malicious" }
+                div.card { b { (rows.iter().map(|r| r.tally.not_authorized()).sum::<usize>()) } "active scripts not authorized" }
                 div.card { b { (critical) } "critical alerts" }
             }
             h2 { "Sites" }
             table #sites {
-                thead { tr { th { "site" } th { "origins" } th { "scripts (active)" } th { "connections" } th { "malicious" } th { "alerts" } th { "last report" } } }
+                thead { tr { th { "site" } th { "origins" } th { "scripts (active)" } th { "not authorized" } th { "connections" } th { "malicious" } th { "alerts" } th { "last report" } } }
                 tbody {
-                    @for (site, scripts, active, conns, malicious, open, last) in &rows {
+                    @for row in &rows {
+                        @let id = enc(&row.site.id);
                         tr {
-                            td { a href={"/sites/" (enc(&site.id))} { (site.id) } }
-                            td { @for o in &site.origins { (o) " " } }
-                            td.num { (scripts) " (" (active) ")" }
-                            td.num { (conns) }
-                            td.num { @if *malicious > 0 { span.badge.bad { (malicious) } } @else { "0" } }
-                            td.num { a href={"/alerts?site=" (enc(&site.id))} { (open) } }
-                            td { @if let Some(l) = last { (when(*l)) } @else { span.muted { "never" } } }
+                            td { a href={"/sites/" (id)} { (row.site.id) } }
+                            td { @for o in &row.site.origins { (o) " " } }
+                            td.num { (row.scripts) " (" (row.tally.active) ")" }
+                            td.num {
+                                @if row.tally.not_authorized() > 0 {
+                                    a href={"/sites/" (id) "?status=active&authorization=unauthorized"} { span.badge.warning { (row.tally.not_authorized()) } }
+                                } @else { "0" }
+                            }
+                            td.num { (row.conns) }
+                            td.num { @if row.malicious > 0 { span.badge.bad { (row.malicious) } } @else { "0" } }
+                            td.num { a href={"/alerts?site=" (id)} { (row.open) } }
+                            td { @if let Some(l) = row.last { (when(l)) } @else { span.muted { "never" } } }
                         }
                     }
                 }
@@ -369,7 +398,10 @@ pub(crate) async fn site(
     ) else {
         return store_error();
     };
-    let Ok(authorized) = state.store.authorizations(&site.id).await else {
+    let (Ok(authorized), Ok(justified)) = (
+        state.store.authorizations(&site.id).await,
+        state.store.justifications(&site.id).await,
+    ) else {
         return store_error();
     };
     let activity = activity_charts(
@@ -381,6 +413,15 @@ pub(crate) async fn site(
         latest.iter().map(|l| (l.0.url.as_str(), l)).collect();
     let now = now_ms();
     let inactive = state.config.inactive_after.as_millis() as i64;
+    let tally = Tally::of(
+        scripts
+            .iter()
+            .filter(|r| crate::api::status(r, site, inactive, now) == "active")
+            .map(|r| r.url.as_str()),
+        &justified,
+        &authorized,
+        |u| latest.get(u).map(|(v, _)| v),
+    );
     let script_rows = f.apply(
         scripts
             .iter()
@@ -458,6 +499,7 @@ pub(crate) async fn site(
                 button type="submit" { "Filter" }
             }
             (activity)
+            (compliance_cards(&site.id, &tally))
             p {
                 "Compliance export (PCI DSS 6.4.3, with justifications and authorizations): "
                 a href={"/sites/" (enc(&site.id)) "/inventory.csv"} { "CSV" } " · "
@@ -472,6 +514,29 @@ pub(crate) async fn site(
             (security_headers(&baselines))
         },
     )
+}
+
+/// PCI DSS 6.4.3 at a glance: the site's active scripts, justified and authorized, each count a
+/// link to the scripts it counts.
+fn compliance_cards(site: &str, t: &Tally) -> Markup {
+    let active = format!("/sites/{}?status=active", enc(site));
+    let with = |state: &str| format!("{active}&authorization={state}");
+    html! {
+        h2 { "Script authorization (PCI DSS 6.4.3)" }
+        div.cards #compliance {
+            a.card href=(active) { b { (t.active) } "active scripts" }
+            div.card { b { (t.justified) } "justified" }
+            a.card href=(with(crate::authorization::AUTHORIZED)) { b { (t.authorized) } "authorized" }
+            a.card href=(with(crate::authorization::CHANGED)) {
+                b { @if t.changed > 0 { span.badge.bad { (t.changed) } } @else { "0" } }
+                "changed since authorized"
+            }
+            a.card href=(with(crate::authorization::UNAUTHORIZED)) {
+                b { @if t.unauthorized > 0 { span.badge.warning { (t.unauthorized) } } @else { "0" } }
+                "never authorized"
+            }
+        }
+    }
 }
 
 /// The security headers each page was last served with (PCI DSS 11.6.1), most recently
