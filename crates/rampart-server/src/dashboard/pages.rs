@@ -142,6 +142,18 @@ fn first_seen_per_day<'a>(rows: impl Iterator<Item = &'a ResourceRow>) -> HashMa
     out
 }
 
+/// The URLs of the resources that are active now.
+fn active_urls<'r>(
+    rows: &'r [ResourceRow],
+    site: &'r SiteConfig,
+    inactive_after_ms: i64,
+    now: i64,
+) -> impl Iterator<Item = &'r str> {
+    rows.iter()
+        .filter(move |r| crate::api::status(r, site, inactive_after_ms, now) == "active")
+        .map(|r| r.url.as_str())
+}
+
 /// A site's line in the overview.
 struct SiteRow<'a> {
     site: &'a SiteConfig,
@@ -192,10 +204,7 @@ pub(crate) async fn overview(State(state): State<AppState>, headers: HeaderMap) 
         let newest: HashMap<&str, &VersionRow> =
             latest.iter().map(|(v, _)| (v.url.as_str(), v)).collect();
         let tally = Tally::of(
-            scripts
-                .iter()
-                .filter(|r| crate::api::status(r, site, inactive, now) == "active")
-                .map(|r| r.url.as_str()),
+            active_urls(&scripts, site, inactive, now),
             &justified,
             &authorized,
             |u| newest.get(u).copied(),
@@ -414,10 +423,7 @@ pub(crate) async fn site(
     let now = now_ms();
     let inactive = state.config.inactive_after.as_millis() as i64;
     let tally = Tally::of(
-        scripts
-            .iter()
-            .filter(|r| crate::api::status(r, site, inactive, now) == "active")
-            .map(|r| r.url.as_str()),
+        active_urls(&scripts, site, inactive, now),
         &justified,
         &authorized,
         |u| latest.get(u).map(|(v, _)| v),
