@@ -196,5 +196,19 @@ async fn sign_in_filter_the_scripts_open_a_diff_and_follow_an_alert() {
     let text = text.as_str().unwrap();
     assert!(text.contains("authorized by Alice (payments)"), "{text}");
     assert!(text.contains("structure"), "{text}");
+
+    // The rest at once: tick every script in the site's table (checkboxes tied to the form by
+    // its id) and submit; the page comes back filtered to the authorized ones.
+    page.goto(&format!("{}/sites/shop", server.base)).await;
+    page.eval("document.querySelectorAll('input[form=bulk]').forEach(c => c.checked = true); document.querySelector('#bulk input[name=authorized_by]').value = 'Bob'; document.querySelector('#bulk button').click(); true")
+        .await;
+    page.wait_for(
+        "location.search.includes('authorization=authorized') && document.readyState === 'complete'",
+    )
+    .await;
+    let rows = page
+        .eval("document.querySelectorAll('table.resources')[0].tBodies[0].rows.length")
+        .await;
+    assert_eq!(rows, 4, "every script authorized");
     drop(browser);
 }

@@ -532,39 +532,53 @@ async fn set_justification(
 
 #[derive(Deserialize)]
 struct Authorize {
-    url: String,
+    /// One script…
+    url: Option<String>,
+    /// …or several (at most `authorization::MAX_BATCH`).
+    #[serde(default)]
+    urls: Vec<String>,
     authorized_by: String,
 }
 
-/// Authorizes a script as it is now (PCI DSS 6.4.3; see `authorization.rs`): 200 with the
-/// record, 400 without a name, 404 for a script not in the inventory.
+/// Authorizes scripts as they are now (PCI DSS 6.4.3; see `authorization.rs`). With `url`:
+/// 200 with the record, 404 for a script not in the inventory. With `urls`: 200 with
+/// `{"authorizations":[…],"refused":[{"url","error"}]}`. 400 without a name.
 async fn authorize(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Json(a): Json<Authorize>,
 ) -> Response {
-    use crate::authorization::Refused;
+    use crate::authorization::{MAX_BATCH, Refused, record_json};
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
-    match crate::authorization::authorize(&state, site, &a.url, &a.authorized_by).await {
-        Ok(auth) => Json(json!({
-            "url": auth.url,
-            "authorized_by": auth.by,
-            "authorized_at": rfc3339(auth.at),
-            "authorized_sha256": auth.sha256,
-            "authorized_structural_hash": auth.structural_hash,
+    let refusal = |e: &Refused| error(e.status(), e.message());
+    let (urls, single) = match (a.url, a.urls.is_empty()) {
+        (Some(url), true) => (vec![url], true),
+        (None, false) if a.urls.len() <= MAX_BATCH => (a.urls, false),
+        (None, false) => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("at most {MAX_BATCH} urls per request"),
+            );
+        }
+        _ => return error(StatusCode::BAD_REQUEST, "give either url or urls"),
+    };
+    match crate::authorization::authorize(&state, site, &urls, &a.authorized_by).await {
+        Err(e) => refusal(&e),
+        Ok((done, refused)) if single => match (done.first(), refused.first()) {
+            (Some(auth), _) => Json(record_json(auth)).into_response(),
+            (None, Some((_, e))) => refusal(e),
+            (None, None) => error(StatusCode::INTERNAL_SERVER_ERROR, "nothing authorized"),
+        },
+        Ok((done, refused)) => Json(json!({
+            "authorizations": done.iter().map(record_json).collect::<Vec<_>>(),
+            "refused": refused
+                .iter()
+                .map(|(url, e)| json!({ "url": url, "error": e.message() }))
+                .collect::<Vec<_>>(),
         }))
         .into_response(),
-        Err(e) => {
-            let status = match e {
-                Refused::BadName => StatusCode::BAD_REQUEST,
-                Refused::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
-                Refused::Unknown => StatusCode::NOT_FOUND,
-                Refused::Store => StatusCode::INTERNAL_SERVER_ERROR,
-            };
-            error(status, e.message())
-        }
     }
 }
 

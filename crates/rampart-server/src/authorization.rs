@@ -10,6 +10,8 @@
 //! authorized by its URL alone; it stays `authorized` whatever is fetched later, and the record
 //! shows that no version was seen.
 
+use std::collections::{HashMap, HashSet};
+
 use rampart_store::{Authorization, VersionRow};
 use serde_json::{Value, json};
 
@@ -73,8 +75,8 @@ impl Tally {
     /// versions.
     pub fn of<'a>(
         active: impl Iterator<Item = &'a str>,
-        justified: &std::collections::HashMap<String, (String, i64)>,
-        authorized: &std::collections::HashMap<String, Authorization>,
+        justified: &HashMap<String, (String, i64)>,
+        authorized: &HashMap<String, Authorization>,
         latest: impl Fn(&str) -> Option<&'a VersionRow>,
     ) -> Tally {
         let mut t = Tally::default();
@@ -109,6 +111,17 @@ pub(crate) enum Refused {
 }
 
 impl Refused {
+    /// The HTTP status that says it.
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Self::BadName => StatusCode::BAD_REQUEST,
+            Self::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unknown => StatusCode::NOT_FOUND,
+            Self::Store => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     pub fn message(&self) -> &'static str {
         match self {
             Self::BadName => {
@@ -121,47 +134,81 @@ impl Refused {
     }
 }
 
-/// Authorizes `url` as it is now (its newest fetched version), in the name of `by`.
-pub(crate) async fn authorize(
-    state: &AppState,
-    site: &SiteConfig,
-    url: &str,
-    by: &str,
-) -> Result<Authorization, Refused> {
+/// Most scripts one request may authorize (the dashboard sends one page of its table).
+pub(crate) const MAX_BATCH: usize = 1000;
+
+/// Checks who is authorizing: a name, not empty, not too long, no control characters.
+pub(crate) fn check_name(by: &str) -> Result<&str, Refused> {
     let by = by.trim();
     if by.is_empty() || by.len() > MAX_BY || by.chars().any(char::is_control) {
         return Err(Refused::BadName);
     }
-    if url.len() > crate::api::MAX_JUSTIFIED_URL {
-        return Err(Refused::TooLong);
-    }
-    let scripts = state
+    Ok(by)
+}
+
+/// Authorizes each of `urls` as it is now (its newest fetched version), in the name of `by`:
+/// the records made, and the URLs refused with why. Fails as a whole only when the store does.
+pub(crate) async fn authorize(
+    state: &AppState,
+    site: &SiteConfig,
+    urls: &[String],
+    by: &str,
+) -> Result<(Vec<Authorization>, Vec<(String, Refused)>), Refused> {
+    let by = check_name(by)?;
+    let scripts: HashSet<String> = state
         .store
         .list_resources(&site.id, "script")
         .await
-        .map_err(|_| Refused::Store)?;
-    if !scripts.iter().any(|r| r.url == url) {
-        return Err(Refused::Unknown);
+        .map_err(|_| Refused::Store)?
+        .into_iter()
+        .map(|r| r.url)
+        .collect();
+    let latest: HashMap<String, VersionRow> = state
+        .store
+        .latest_versions(&site.id)
+        .await
+        .map_err(|_| Refused::Store)?
+        .into_iter()
+        .map(|(v, _)| (v.url.clone(), v))
+        .collect();
+    let at = crate::time::now_ms();
+    let (mut done, mut refused) = (Vec::new(), Vec::new());
+    for url in urls {
+        if url.len() > crate::api::MAX_JUSTIFIED_URL {
+            refused.push((url.clone(), Refused::TooLong));
+            continue;
+        }
+        if !scripts.contains(url) {
+            refused.push((url.clone(), Refused::Unknown));
+            continue;
+        }
+        let v = latest.get(url);
+        let auth = Authorization {
+            url: url.clone(),
+            by: by.to_string(),
+            at,
+            structural_hash: v.map(|v| v.structural_hash.clone()),
+            sha256: v.map(|v| v.sha256.clone()),
+        };
+        state
+            .store
+            .set_authorization(&site.id, &auth)
+            .await
+            .map_err(|_| Refused::Store)?;
+        done.push(auth);
     }
-    let versions = state
-        .store
-        .list_versions(&site.id, url)
-        .await
-        .map_err(|_| Refused::Store)?;
-    let latest = versions.first();
-    let auth = Authorization {
-        url: url.to_string(),
-        by: by.to_string(),
-        at: crate::time::now_ms(),
-        structural_hash: latest.map(|v| v.structural_hash.clone()),
-        sha256: latest.map(|v| v.sha256.clone()),
-    };
-    state
-        .store
-        .set_authorization(&site.id, &auth)
-        .await
-        .map_err(|_| Refused::Store)?;
-    Ok(auth)
+    Ok((done, refused))
+}
+
+/// A record as the API answers it.
+pub(crate) fn record_json(a: &Authorization) -> Value {
+    json!({
+        "url": a.url,
+        "authorized_by": a.by,
+        "authorized_at": rfc3339(a.at),
+        "authorized_sha256": a.sha256,
+        "authorized_structural_hash": a.structural_hash,
+    })
 }
 
 #[cfg(test)]

@@ -455,6 +455,98 @@ async fn scripts_are_authorized_and_revoked_from_the_script_page() {
 }
 
 #[tokio::test]
+async fn scripts_are_authorized_in_bulk_from_the_api_and_the_site_page() {
+    let urls: Vec<String> = (0..3)
+        .map(|i| format!("https://cdn{i}.pay.example/lib.js"))
+        .collect();
+    let t = with_one_script(&urls[0]).await;
+    for url in &urls[1..] {
+        let body = serde_json::json!({"csp-report": {
+            "document-uri": "https://shop.example/checkout", "effective-directive": "script-src-elem", "blocked-uri": url,
+        }});
+        t.post("application/csp-report", body.to_string()).await;
+    }
+    t.eventually("/api/v1/sites/shop/scripts", |v| {
+        v["scripts"].as_array().unwrap().len() == 3
+    })
+    .await;
+    let put = |body: serde_json::Value| {
+        t.http
+            .put(format!(
+                "{}/api/v1/sites/shop/scripts/authorization",
+                t.base
+            ))
+            .bearer_auth(TOKEN)
+            .json(&body)
+            .send()
+    };
+    // The API: known scripts authorized, unknown ones listed as refused.
+    let r = put(serde_json::json!({
+        "urls": [urls[0], "https://cdn.unknown.example/x.js"], "authorized_by": "alice",
+    }))
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["authorizations"][0]["url"], urls[0].as_str());
+    assert_eq!(v["refused"][0]["url"], "https://cdn.unknown.example/x.js");
+    assert_eq!(
+        v["refused"][0]["error"],
+        "no such script in the site's inventory"
+    );
+    let too_many: Vec<String> = (0..1001)
+        .map(|i| format!("https://x.example/{i}.js"))
+        .collect();
+    let r = put(serde_json::json!({"urls": too_many, "authorized_by": "alice"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let r = put(serde_json::json!({"url": urls[0], "urls": [urls[1]], "authorized_by": "alice"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    // The site page: a checkbox per script and one form for the ticked ones.
+    let http = client();
+    let session = sign_in(&t, &http).await;
+    let page = get(&http, format!("{}/sites/shop", t.base), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("form=\"bulk\""), "{page}");
+    let csrf = csrf_in(&page);
+    let post = |csrf: &str, ticked: &[&String]| {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf), ("authorized_by", "bob")];
+        form.extend(ticked.iter().map(|u| ("url", u.as_str())));
+        http.post(format!("{}/sites/shop/scripts/authorize", t.base))
+            .header(header::COOKIE, session.clone())
+            .form(&form)
+            .send()
+    };
+    assert_eq!(post("forged", &[&urls[1]]).await.unwrap().status(), 403);
+    assert_eq!(post(&csrf, &[]).await.unwrap().status(), 400);
+    let r = post(&csrf, &[&urls[1], &urls[2]]).await.unwrap();
+    assert_eq!(r.status(), 303);
+    let scripts = t.api("/api/v1/sites/shop/scripts").await;
+    let by: std::collections::BTreeMap<&str, &str> = scripts["scripts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["url"].as_str().unwrap(),
+                s["authorized_by"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(by[urls[0].as_str()], "alice");
+    assert_eq!(by[urls[1].as_str()], "bob");
+    assert_eq!(by[urls[2].as_str()], "bob");
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn reports_new_resources_and_alerts_per_day_are_charted_and_in_the_api() {
     let t = start("", "").await;
     for url in [

@@ -39,6 +39,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/sites/{id}/script", get(pages::script))
         .route("/sites/{id}/script/justification", post(pages::justify))
         .route("/sites/{id}/script/authorization", post(pages::authorize))
+        .route(
+            "/sites/{id}/scripts/authorize",
+            post(pages::authorize_selected),
+        )
         .route("/sites/{id}/inventory.csv", get(pages::export_csv))
         .route("/sites/{id}/inventory.json", get(pages::export_json))
         .route("/alerts", get(pages::alerts))

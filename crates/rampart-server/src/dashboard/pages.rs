@@ -327,11 +327,29 @@ fn pager(total: usize, from: usize, link: impl Fn(usize) -> String) -> Markup {
     }
 }
 
-fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilter) -> Markup {
+/// A table of scripts or connections. With `select` (scripts, signed in with a session: its
+/// CSRF token) each script gets a checkbox, and a form above the table authorizes the ticked
+/// ones in one go.
+fn resource_table(
+    site: &str,
+    rows: &[Row<'_>],
+    scripts: bool,
+    f: &ResourceFilter,
+    select: Option<&str>,
+) -> Markup {
     let sort_link = |key: &str| link(f, site, key, 0, 0);
+    let select = select.filter(|_| scripts && !rows.is_empty());
     html! {
+        @if let Some(csrf) = select {
+            form.filters #bulk method="post" action={"/sites/" (enc(site)) "/scripts/authorize"} {
+                input type="hidden" name="csrf" value=(csrf);
+                input type="text" name="authorized_by" placeholder="your name" maxlength="200";
+                button type="submit" { "Authorize the ticked scripts as they are now" }
+            }
+        }
         table.resources {
             thead { tr {
+                @if select.is_some() { th { } }
                 th { "url" }
                 th { a href=(sort_link("domain")) { "domain" } }
                 th { "status" }
@@ -344,6 +362,9 @@ fn resource_table(site: &str, rows: &[Row<'_>], scripts: bool, f: &ResourceFilte
             tbody {
                 @for x in rows {
                     tr {
+                        @if select.is_some() {
+                            td { input type="checkbox" name="url" value=(x.r.url) form="bulk"; }
+                        }
                         td.url {
                             @if scripts {
                                 a href={"/sites/" (enc(site)) "/script?url=" (enc(&x.r.url))} { (x.r.url) }
@@ -468,6 +489,10 @@ pub(crate) async fn site(
         page_start(&scripts_from, script_rows.len()),
         page_start(&conns_from, conn_rows.len()),
     );
+    let csrf = match &v {
+        super::Viewer::Session { csrf } => Some(csrf.as_str()),
+        _ => None,
+    };
     let domains: std::collections::BTreeSet<&str> = scripts
         .iter()
         .chain(&conns)
@@ -513,10 +538,10 @@ pub(crate) async fn site(
             }
             h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
             (pager(script_rows.len(), sf, |from| link(&f, &site.id, &f.sort, from, cf)))
-            (resource_table(&site.id, &script_rows[sf..(sf + MAX_ROWS).min(script_rows.len())], true, &f))
+            (resource_table(&site.id, &script_rows[sf..(sf + MAX_ROWS).min(script_rows.len())], true, &f, csrf))
             h2 { "Connections (" (conn_rows.len()) " of " (conns.len()) ")" }
             (pager(conn_rows.len(), cf, |from| link(&f, &site.id, &f.sort, sf, from)))
-            (resource_table(&site.id, &conn_rows[cf..(cf + MAX_ROWS).min(conn_rows.len())], false, &f))
+            (resource_table(&site.id, &conn_rows[cf..(cf + MAX_ROWS).min(conn_rows.len())], false, &f, None))
             (security_headers(&baselines))
         },
     )
@@ -1103,23 +1128,17 @@ pub(crate) async fn authorize(
     Path(id): Path<String>,
     axum::extract::Form(f): axum::extract::Form<AuthorizeForm>,
 ) -> Response {
-    use crate::authorization::Refused;
     let site = match form_site(&state, &headers, &id, &f.csrf).await {
         Ok(site) => site,
         Err(refused) => return refused,
     };
     match f.action.as_str() {
         "authorize" => {
-            if let Err(e) =
-                crate::authorization::authorize(&state, site, &f.url, &f.authorized_by).await
-            {
-                let status = match e {
-                    Refused::BadName => StatusCode::BAD_REQUEST,
-                    Refused::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
-                    Refused::Unknown => StatusCode::NOT_FOUND,
-                    Refused::Store => return store_error(),
-                };
-                return (status, e.message()).into_response();
+            let urls = [f.url.clone()];
+            match crate::authorization::authorize(&state, site, &urls, &f.authorized_by).await {
+                Ok((_, refused)) if refused.is_empty() => {}
+                Ok((_, refused)) => return refused_page(&refused[0].1),
+                Err(e) => return refused_page(&e),
             }
         }
         "revoke" => {
@@ -1135,6 +1154,47 @@ pub(crate) async fn authorize(
         _ => return (StatusCode::BAD_REQUEST, "unknown action").into_response(),
     }
     back_to_script(site, &f.url)
+}
+
+/// The answer to a refused authorization, for a person.
+fn refused_page(e: &crate::authorization::Refused) -> Response {
+    (e.status(), e.message()).into_response()
+}
+
+/// Authorizes the scripts ticked in a site page's table (session and CSRF token required).
+/// The form repeats `url`, which a derived form type cannot take, so the body is read here.
+pub(crate) async fn authorize_selected(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let (mut csrf, mut by, mut urls) = (String::new(), String::new(), Vec::new());
+    for (k, v) in url::form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "csrf" => csrf = v.into_owned(),
+            "authorized_by" => by = v.into_owned(),
+            "url" if urls.len() < crate::authorization::MAX_BATCH => urls.push(v.into_owned()),
+            "url" => {
+                return (StatusCode::PAYLOAD_TOO_LARGE, "too many scripts at once").into_response();
+            }
+            _ => {}
+        }
+    }
+    let site = match form_site(&state, &headers, &id, &csrf).await {
+        Ok(site) => site,
+        Err(refused) => return refused,
+    };
+    if urls.is_empty() {
+        return (StatusCode::BAD_REQUEST, "no script selected").into_response();
+    }
+    match crate::authorization::authorize(&state, site, &urls, &by).await {
+        Ok(_) => super::redirect(&format!(
+            "/sites/{}?authorization=authorized",
+            enc(&site.id)
+        )),
+        Err(e) => refused_page(&e),
+    }
 }
 
 async fn export(state: &AppState, headers: &HeaderMap, id: &str, csv: bool) -> Response {
