@@ -36,7 +36,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route(
             "/api/v1/sites/{id}/scripts/authorization",
-            axum::routing::put(authorize).delete(revoke),
+            get(authorization_of).put(authorize).delete(revoke),
         )
         .route("/api/v1/alerts", get(alerts))
         .route("/api/v1/alerts/{id}/deliveries", get(deliveries))
@@ -583,12 +583,36 @@ async fn authorize(
 }
 
 #[derive(Deserialize)]
+struct RevokeQuery {
+    url: String,
+    /// Who withdraws it (kept in the trail).
+    #[serde(default)]
+    by: String,
+}
+
+/// Withdraws a script's authorization: 204, 404 when it had none, 400 without `by`.
+async fn revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<RevokeQuery>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    match crate::authorization::revoke(&state, site, &q.url, &q.by).await {
+        Ok(true) => StatusCode::NO_CONTENT.into_response(),
+        Ok(false) => error(StatusCode::NOT_FOUND, "the script was not authorized"),
+        Err(e) => error(e.status(), e.message()),
+    }
+}
+
+#[derive(Deserialize)]
 struct UrlQuery {
     url: String,
 }
 
-/// Withdraws a script's authorization: 204, or 404 when it had none.
-async fn revoke(
+/// A script's authorization now (`state`, `current`) and its trail, newest first.
+async fn authorization_of(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<UrlQuery>,
@@ -596,14 +620,24 @@ async fn revoke(
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
-    match state.store.revoke_authorization(&site.id, &q.url).await {
-        Ok(true) => StatusCode::NO_CONTENT.into_response(),
-        Ok(false) => error(StatusCode::NOT_FOUND, "the script was not authorized"),
-        Err(e) => {
-            tracing::error!(error = %e, "revoking an authorization failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
-    }
+    let store = &state.store;
+    let (Ok(mut current), Ok(versions), Ok(history)) = (
+        store.authorizations(&site.id).await,
+        store.list_versions(&site.id, &q.url).await,
+        store
+            .authorization_history(&site.id, &q.url, crate::authorization::HISTORY_SHOWN)
+            .await,
+    ) else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
+    };
+    let current = current.remove(&q.url);
+    Json(json!({
+        "url": q.url,
+        "state": crate::authorization::state(current.as_ref(), versions.first()),
+        "current": current.as_ref().map(crate::authorization::record_json),
+        "history": history.iter().map(crate::authorization::event_json).collect::<Vec<_>>(),
+    }))
+    .into_response()
 }
 
 /// Every monitored prefix with the routes to it now (origins, peers, RPKI).

@@ -200,6 +200,35 @@ pub(crate) async fn authorize(
     Ok((done, refused))
 }
 
+/// Withdraws `url`'s authorization in the name of `by`; false when it had none.
+pub(crate) async fn revoke(
+    state: &AppState,
+    site: &SiteConfig,
+    url: &str,
+    by: &str,
+) -> Result<bool, Refused> {
+    let by = check_name(by)?;
+    state
+        .store
+        .revoke_authorization(&site.id, url, by, crate::time::now_ms())
+        .await
+        .map_err(|_| Refused::Store)
+}
+
+/// Most trail entries shown for a script.
+pub(crate) const HISTORY_SHOWN: i64 = 50;
+
+/// A trail entry as the API answers it.
+pub(crate) fn event_json(e: &rampart_store::AuthorizationEvent) -> Value {
+    json!({
+        "action": e.action,
+        "by": e.by,
+        "at": rfc3339(e.at),
+        "structural_hash": e.structural_hash,
+        "sha256": e.sha256,
+    })
+}
+
 /// A record as the API answers it.
 pub(crate) fn record_json(a: &Authorization) -> Value {
     json!({

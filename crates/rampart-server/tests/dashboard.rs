@@ -423,7 +423,22 @@ async fn scripts_are_authorized_and_revoked_from_the_script_page() {
     );
     assert!(csv.contains("\"authorized\""), "{csv}");
 
-    assert_eq!(post(csrf.clone(), "", "revoke").await.status(), 303);
+    // Revoking needs a name too: the trail says who withdrew it.
+    assert_eq!(post(csrf.clone(), "", "revoke").await.status(), 400);
+    assert_eq!(post(csrf.clone(), "carol", "revoke").await.status(), 303);
+    let page = get(&http, script_page.clone(), &session)
+        .await
+        .text()
+        .await
+        .unwrap();
+    let trail = &page[page.find("id=\"trail\"").expect("the trail")..];
+    let revoked = trail
+        .find("<td>revoked</td><td>carol</td>")
+        .expect("revoked by carol");
+    let authorized = trail
+        .find("<td>authorized</td>")
+        .expect("the authorization");
+    assert!(revoked < authorized, "newest first: {trail}");
     let entry = &t.api("/api/v1/sites/shop/scripts").await["scripts"][0];
     assert_eq!(entry["authorization"], "unauthorized");
     let site = get(

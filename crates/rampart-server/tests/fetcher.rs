@@ -449,18 +449,43 @@ async fn an_authorization_survives_a_rebuild_and_lapses_when_the_structure_chang
         changed["structural_hash"]
     );
     assert_eq!(script_entry(&t, "").await[0]["authorization"], "authorized");
-    let revoke = || {
+    let revoke = |by: &str| {
         t.http
             .delete(format!(
-                "{}/api/v1/sites/shop/scripts/authorization?url={}",
+                "{}/api/v1/sites/shop/scripts/authorization?url={}&by={by}",
                 t.base,
                 url_encode(&url)
             ))
             .bearer_auth(TOKEN)
             .send()
     };
-    assert_eq!(revoke().await.unwrap().status(), 204);
-    assert_eq!(revoke().await.unwrap().status(), 404);
+    assert_eq!(revoke("").await.unwrap().status(), 400);
+    assert_eq!(revoke("carol").await.unwrap().status(), 204);
+    assert_eq!(revoke("carol").await.unwrap().status(), 404);
+    // The trail: who authorized which version, and who withdrew it, newest first.
+    let trail = t
+        .api(&format!(
+            "/api/v1/sites/shop/scripts/authorization?url={}",
+            url_encode(&url)
+        ))
+        .await;
+    assert_eq!(trail["state"], "unauthorized");
+    assert!(trail["current"].is_null());
+    let steps: Vec<(&str, &str)> = trail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap(), e["by"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("revoked", "carol"),
+            ("authorized", "bob"),
+            ("authorized", "alice")
+        ]
+    );
+    assert_eq!(trail["history"][2]["sha256"], first["sha256"]);
     let gone = &script_entry(&t, "").await[0];
     assert_eq!(gone["authorization"], "unauthorized");
     assert!(gone["authorized_by"].is_null());

@@ -14,8 +14,9 @@ mod sql;
 use std::sync::Arc;
 
 pub use model::{
-    AlertFilter, AlertRow, Authorization, BatchOutcome, DeliveryRow, DomainState, FetchRow,
-    MAX_PAGES, NewAlert, NewVersion, ResourceDelta, ResourceRow, ResourceState, VersionRow,
+    AlertFilter, AlertRow, Authorization, AuthorizationEvent, BatchOutcome, DeliveryRow,
+    DomainState, FetchRow, MAX_PAGES, NewAlert, NewVersion, ResourceDelta, ResourceRow,
+    ResourceState, VersionRow,
 };
 pub use sql::{Backend, SqlStore};
 
@@ -86,11 +87,21 @@ pub trait Store: Send + Sync + 'static {
         site: &str,
     ) -> Result<std::collections::HashMap<String, (String, i64)>>;
 
-    /// Records (or replaces) who authorized a script, and the version they looked at.
+    /// Records (or replaces) who authorized a script, and the version they looked at; the
+    /// trail keeps every authorization.
     async fn set_authorization(&self, site: &str, authorization: &Authorization) -> Result<()>;
 
-    /// Withdraws a script's authorization; false when it had none.
-    async fn revoke_authorization(&self, site: &str, url: &str) -> Result<bool>;
+    /// Withdraws a script's authorization in the name of `by`; false when it had none (and
+    /// nothing goes to the trail).
+    async fn revoke_authorization(&self, site: &str, url: &str, by: &str, at: i64) -> Result<bool>;
+
+    /// A script's authorizations and revocations, newest first, at most `limit`.
+    async fn authorization_history(
+        &self,
+        site: &str,
+        url: &str,
+        limit: i64,
+    ) -> Result<Vec<AuthorizationEvent>>;
 
     /// Authorizations of a site's scripts, by URL.
     async fn authorizations(

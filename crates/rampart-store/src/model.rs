@@ -161,6 +161,19 @@ pub struct Authorization {
     pub sha256: Option<String>,
 }
 
+/// One entry of a script's authorization trail.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuthorizationEvent {
+    /// `authorized` or `revoked`.
+    pub action: String,
+    /// Who did it.
+    pub by: String,
+    pub at: i64,
+    /// The version authorized (`authorized` only, when one had been fetched).
+    pub structural_hash: Option<String>,
+    pub sha256: Option<String>,
+}
+
 /// One fetch attempt.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FetchRow {

@@ -158,6 +158,51 @@ impl SqlStore {
     }
 }
 
+impl SqlStore {
+    /// The newest `limit` rows of a per-script log (`select` names the columns and the table,
+    /// which has `site`, `url` and an increasing `id`).
+    async fn newest_of_script(
+        &self,
+        select: &str,
+        site: &str,
+        url: &str,
+        limit: i64,
+    ) -> Result<Vec<AnyRow>> {
+        Ok(sqlx::query(&self.sql(&format!(
+            "{select} WHERE site = ? AND url = ? ORDER BY id DESC LIMIT ?"
+        )))
+        .bind(site)
+        .bind(url)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Appends to a script's authorization trail, inside the caller's transaction.
+    async fn authorization_event(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        site: &str,
+        url: &str,
+        e: &AuthorizationEvent,
+    ) -> Result<()> {
+        sqlx::query(&self.sql(
+            "INSERT INTO authorization_events (site, url, action, actor, at, structural_hash, sha256) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(site)
+        .bind(url)
+        .bind(&e.action)
+        .bind(&e.by)
+        .bind(e.at)
+        .bind(e.structural_hash.as_deref())
+        .bind(e.sha256.as_deref())
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
 fn merge_pages(newer: &[String], older: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(MAX_PAGES);
     for p in newer.iter().chain(older) {
@@ -570,6 +615,7 @@ impl Store for SqlStore {
     }
 
     async fn set_authorization(&self, site: &str, a: &Authorization) -> Result<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(&self.sql(
             "INSERT INTO script_authorizations (site, url, authorized_by, authorized_at, structural_hash, sha256) \
              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site, url) DO UPDATE SET \
@@ -582,19 +628,69 @@ impl Store for SqlStore {
         .bind(a.at)
         .bind(a.structural_hash.as_deref())
         .bind(a.sha256.as_deref())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        let event = AuthorizationEvent {
+            action: "authorized".into(),
+            by: a.by.clone(),
+            at: a.at,
+            structural_hash: a.structural_hash.clone(),
+            sha256: a.sha256.clone(),
+        };
+        self.authorization_event(&mut tx, site, &a.url, &event)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn revoke_authorization(&self, site: &str, url: &str) -> Result<bool> {
+    async fn revoke_authorization(&self, site: &str, url: &str, by: &str, at: i64) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query(&self.sql("DELETE FROM script_authorizations WHERE site = ? AND url = ?"))
                 .bind(site)
                 .bind(url)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() > 0)
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let event = AuthorizationEvent {
+            action: "revoked".into(),
+            by: by.into(),
+            at,
+            structural_hash: None,
+            sha256: None,
+        };
+        self.authorization_event(&mut tx, site, url, &event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn authorization_history(
+        &self,
+        site: &str,
+        url: &str,
+        limit: i64,
+    ) -> Result<Vec<AuthorizationEvent>> {
+        let rows = self
+            .newest_of_script(
+                "SELECT action, actor, at, structural_hash, sha256 FROM authorization_events",
+                site,
+                url,
+                limit,
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuthorizationEvent {
+                    action: r.try_get("action")?,
+                    by: r.try_get("actor")?,
+                    at: r.try_get("at")?,
+                    structural_hash: r.try_get("structural_hash")?,
+                    sha256: r.try_get("sha256")?,
+                })
+            })
+            .collect()
     }
 
     async fn authorizations(
@@ -660,15 +756,14 @@ impl Store for SqlStore {
     }
 
     async fn list_fetches(&self, site: &str, url: &str, limit: i64) -> Result<Vec<FetchRow>> {
-        let rows = sqlx::query(&self.sql(
-            "SELECT site, url, at, outcome, status_code, error, sha256 FROM script_fetches \
-             WHERE site = ? AND url = ? ORDER BY id DESC LIMIT ?",
-        ))
-        .bind(site)
-        .bind(url)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .newest_of_script(
+                "SELECT site, url, at, outcome, status_code, error, sha256 FROM script_fetches",
+                site,
+                url,
+                limit,
+            )
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(FetchRow {

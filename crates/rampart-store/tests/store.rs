@@ -363,8 +363,8 @@ async fn authorizations_are_set_replaced_revoked_and_survive_a_reopen(db: &Db) {
     s.set_authorization("other", &auth(a, "dave", 13, Some("s9")))
         .await
         .unwrap();
-    assert!(s.revoke_authorization("shop", b).await.unwrap());
-    assert!(!s.revoke_authorization("shop", b).await.unwrap());
+    assert!(s.revoke_authorization("shop", b, "eve", 15).await.unwrap());
+    assert!(!s.revoke_authorization("shop", b, "eve", 16).await.unwrap());
     drop(s);
     let s = db.store().await;
     let got = s.authorizations("shop").await.unwrap();
@@ -379,6 +379,40 @@ async fn authorizations_are_set_replaced_revoked_and_survive_a_reopen(db: &Db) {
     assert_eq!(
         s.authorizations("shop").await.unwrap()[b],
         auth(b, "bob", 14, None)
+    );
+    // The trail keeps every step, newest first; a revocation of nothing left no entry.
+    let trail = |url: &'static str| {
+        let s = &s;
+        async move {
+            s.authorization_history("shop", url, 10)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| (e.action, e.by, e.at, e.structural_hash))
+                .collect::<Vec<_>>()
+        }
+    };
+    let entry = |action: &str, by: &str, at: i64, h: Option<&str>| {
+        (action.to_string(), by.to_string(), at, h.map(String::from))
+    };
+    assert_eq!(
+        trail(b).await,
+        [
+            entry("authorized", "bob", 14, None),
+            entry("revoked", "eve", 15, None),
+            entry("authorized", "bob", 11, None),
+        ]
+    );
+    assert_eq!(
+        trail(a).await,
+        [
+            entry("authorized", "carol", 12, Some("s2")),
+            entry("authorized", "alice", 10, Some("s1")),
+        ]
+    );
+    assert_eq!(
+        s.authorization_history("shop", a, 1).await.unwrap().len(),
+        1
     );
 }
 

@@ -650,6 +650,11 @@ pub(crate) async fn script(
         .await
         .ok()
         .and_then(|mut a| a.remove(&q.url));
+    let trail = state
+        .store
+        .authorization_history(&site.id, &q.url, crate::authorization::HISTORY_SHOWN)
+        .await
+        .unwrap_or_default();
     let diff = match (versions.first(), versions.get(1)) {
         (Some(new), Some(old)) => match (
             state.store.version_body(&old.sha256).await,
@@ -708,6 +713,18 @@ pub(crate) async fn script(
                 }
             }
             (authorization_section(&v, &site.id, &q.url, authorization.as_ref(), latest))
+            @if !trail.is_empty() {
+                table #trail {
+                    thead { tr { th { "when" } th { "what" } th { "by" } th { "structure" } th { "sha256" } } }
+                    tbody { @for e in &trail { tr {
+                        td { (when(e.at)) }
+                        td { (e.action) }
+                        td { (e.by) }
+                        td { @if let Some(h) = &e.structural_hash { code { (short(h)) } } }
+                        td { @if let Some(h) = &e.sha256 { code { (short(h)) } } }
+                    } } }
+                }
+            }
             h2 { "Versions" }
             @if versions.is_empty() {
                 p.muted { "Not fetched yet." }
@@ -1142,13 +1159,10 @@ pub(crate) async fn authorize(
             }
         }
         "revoke" => {
-            if state
-                .store
-                .revoke_authorization(&site.id, &f.url)
-                .await
-                .is_err()
+            if let Err(e) =
+                crate::authorization::revoke(&state, site, &f.url, &f.authorized_by).await
             {
-                return store_error();
+                return refused_page(&e);
             }
         }
         _ => return (StatusCode::BAD_REQUEST, "unknown action").into_response(),

@@ -11,3 +11,17 @@ CREATE TABLE script_authorizations (
     sha256          TEXT,
     PRIMARY KEY (site, url)
 );
+
+-- Every authorization and revocation, kept: the audit trail an assessor asks for (who
+-- authorized which version when, and who withdrew it).
+CREATE TABLE authorization_events (
+    id              INTEGER PRIMARY KEY,
+    site            TEXT    NOT NULL,
+    url             TEXT    NOT NULL,
+    action          TEXT    NOT NULL, -- authorized | revoked
+    actor           TEXT    NOT NULL,
+    at              INTEGER NOT NULL,
+    structural_hash TEXT,
+    sha256          TEXT
+);
+CREATE INDEX authorization_events_url ON authorization_events (site, url, id DESC);
