@@ -538,6 +538,9 @@ struct Authorize {
     #[serde(default)]
     urls: Vec<String>,
     authorized_by: String,
+    /// With `url`: the SHA-256 of the version the person looked at (409 if a newer one was
+    /// fetched since).
+    sha256: Option<String>,
 }
 
 /// Authorizes scripts as they are now (PCI DSS 6.4.3; see `authorization.rs`). With `url`:
@@ -548,14 +551,22 @@ async fn authorize(
     Path(id): Path<String>,
     Json(a): Json<Authorize>,
 ) -> Response {
-    use crate::authorization::{MAX_BATCH, Refused, record_json};
+    use crate::authorization::{MAX_BATCH, Refused, Request, record_json};
     let Some(site) = find_site(&state, &id) else {
         return error(StatusCode::NOT_FOUND, "unknown site");
     };
     let refusal = |e: &Refused| error(e.status(), e.message());
-    let (urls, single) = match (a.url, a.urls.is_empty()) {
-        (Some(url), true) => (vec![url], true),
-        (None, false) if a.urls.len() <= MAX_BATCH => (a.urls, false),
+    let (requests, single) = match (a.url, a.urls.is_empty()) {
+        (Some(url), true) => (
+            vec![Request {
+                url,
+                seen_sha256: a.sha256,
+            }],
+            true,
+        ),
+        (None, false) if a.urls.len() <= MAX_BATCH => {
+            (a.urls.iter().map(|u| Request::now(u)).collect(), false)
+        }
         (None, false) => {
             return error(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -564,7 +575,7 @@ async fn authorize(
         }
         _ => return error(StatusCode::BAD_REQUEST, "give either url or urls"),
     };
-    match crate::authorization::authorize(&state, site, &urls, &a.authorized_by).await {
+    match crate::authorization::authorize(&state, site, &requests, &a.authorized_by).await {
         Err(e) => refusal(&e),
         Ok((done, refused)) if single => match (done.first(), refused.first()) {
             (Some(auth), _) => Json(record_json(auth)).into_response(),

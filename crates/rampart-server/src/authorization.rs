@@ -107,6 +107,8 @@ pub(crate) enum Refused {
     TooLong,
     /// The site's inventory has no such script.
     Unknown,
+    /// The person looked at another version than the newest (the fetcher stored one since).
+    Stale,
     Store,
 }
 
@@ -118,6 +120,7 @@ impl Refused {
             Self::BadName => StatusCode::BAD_REQUEST,
             Self::TooLong => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unknown => StatusCode::NOT_FOUND,
+            Self::Stale => StatusCode::CONFLICT,
             Self::Store => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -125,10 +128,13 @@ impl Refused {
     pub fn message(&self) -> &'static str {
         match self {
             Self::BadName => {
-                "authorized_by must name who authorizes (1 to 200 characters, no control characters)"
+                "the name of who authorizes or revokes must be 1 to 200 characters, without control characters"
             }
             Self::TooLong => "url too long",
             Self::Unknown => "no such script in the site's inventory",
+            Self::Stale => {
+                "a newer version of the script was fetched since: look at it before authorizing"
+            }
             Self::Store => "store unavailable",
         }
     }
@@ -146,12 +152,36 @@ pub(crate) fn check_name(by: &str) -> Result<&str, Refused> {
     Ok(by)
 }
 
-/// Authorizes each of `urls` as it is now (its newest fetched version), in the name of `by`:
-/// the records made, and the URLs refused with why. Fails as a whole only when the store does.
+/// A script to authorize: its URL and, when the person was shown a version, that version's
+/// SHA-256 — the authorization is then refused if the fetcher has stored another since, so
+/// "authorize this version" never covers code nobody looked at.
+pub(crate) struct Request {
+    pub url: String,
+    pub seen_sha256: Option<String>,
+}
+
+impl Request {
+    /// As it is now, whatever the version.
+    pub fn now(url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            seen_sha256: None,
+        }
+    }
+}
+
+fn store_failed(e: rampart_store::StoreError) -> Refused {
+    tracing::error!(error = %e, "authorization: the store failed");
+    Refused::Store
+}
+
+/// Authorizes each script of `requests` as it is now (its newest fetched version), in the name
+/// of `by`: the records made, and the URLs refused with why. Fails as a whole only when the
+/// name is refused or the store fails.
 pub(crate) async fn authorize(
     state: &AppState,
     site: &SiteConfig,
-    urls: &[String],
+    requests: &[Request],
     by: &str,
 ) -> Result<(Vec<Authorization>, Vec<(String, Refused)>), Refused> {
     let by = check_name(by)?;
@@ -159,7 +189,7 @@ pub(crate) async fn authorize(
         .store
         .list_resources(&site.id, "script")
         .await
-        .map_err(|_| Refused::Store)?
+        .map_err(store_failed)?
         .into_iter()
         .map(|r| r.url)
         .collect();
@@ -167,13 +197,13 @@ pub(crate) async fn authorize(
         .store
         .latest_versions(&site.id)
         .await
-        .map_err(|_| Refused::Store)?
+        .map_err(store_failed)?
         .into_iter()
         .map(|(v, _)| (v.url.clone(), v))
         .collect();
     let at = crate::time::now_ms();
     let (mut done, mut refused) = (Vec::new(), Vec::new());
-    for url in urls {
+    for Request { url, seen_sha256 } in requests {
         if url.len() > crate::api::MAX_JUSTIFIED_URL {
             refused.push((url.clone(), Refused::TooLong));
             continue;
@@ -183,6 +213,12 @@ pub(crate) async fn authorize(
             continue;
         }
         let v = latest.get(url);
+        if let Some(seen) = seen_sha256
+            && v.is_none_or(|v| v.sha256 != *seen)
+        {
+            refused.push((url.clone(), Refused::Stale));
+            continue;
+        }
         let auth = Authorization {
             url: url.clone(),
             by: by.to_string(),
@@ -194,7 +230,7 @@ pub(crate) async fn authorize(
             .store
             .set_authorization(&site.id, &auth)
             .await
-            .map_err(|_| Refused::Store)?;
+            .map_err(store_failed)?;
         done.push(auth);
     }
     Ok((done, refused))
@@ -212,7 +248,7 @@ pub(crate) async fn revoke(
         .store
         .revoke_authorization(&site.id, url, by, crate::time::now_ms())
         .await
-        .map_err(|_| Refused::Store)
+        .map_err(store_failed)
 }
 
 /// Most trail entries shown for a script.

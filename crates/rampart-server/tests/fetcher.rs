@@ -442,8 +442,23 @@ async fn an_authorization_survives_a_rebuild_and_lapses_when_the_structure_chang
     assert_eq!(export["scripts"][0]["authorization"], "changed");
     assert_eq!(export["scripts"][0]["authorized_by"], "alice");
 
+    // Authorizing "the version I looked at" when that is no longer the newest: refused.
+    let seen = |sha: &Value| {
+        t.http
+            .put(format!(
+                "{}/api/v1/sites/shop/scripts/authorization",
+                t.base
+            ))
+            .bearer_auth(TOKEN)
+            .json(&serde_json::json!({"url": url, "authorized_by": "bob", "sha256": sha}))
+            .send()
+    };
+    assert_eq!(seen(&first["sha256"]).await.unwrap().status(), 409);
+    assert_eq!(script_entry(&t, "").await[0]["authorization"], "changed");
     // Looked at again: authorized as it is now; then revoked.
-    let record: Value = authorize(&t, &url, "bob").await.json().await.unwrap();
+    let r = seen(&changed["sha256"]).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let record: Value = r.json().await.unwrap();
     assert_eq!(
         record["authorized_structural_hash"],
         changed["structural_hash"]

@@ -804,6 +804,7 @@ fn authorization_section(
             form.authorize method="post" action=(action) {
                 input type="hidden" name="csrf" value=(csrf);
                 input type="hidden" name="url" value=(url);
+                @if let Some(l) = latest { input type="hidden" name="sha256" value=(l.sha256); }
                 input type="text" name="authorized_by" placeholder="your name" maxlength="200";
                 button type="submit" name="action" value="authorize" { "Authorize this version" }
                 @if auth.is_some() {
@@ -1133,6 +1134,8 @@ pub(crate) struct AuthorizeForm {
     url: String,
     #[serde(default)]
     authorized_by: String,
+    /// The version the page showed (refused if the fetcher stored another since).
+    sha256: Option<String>,
     /// `authorize` or `revoke`.
     action: String,
 }
@@ -1151,8 +1154,11 @@ pub(crate) async fn authorize(
     };
     match f.action.as_str() {
         "authorize" => {
-            let urls = [f.url.clone()];
-            match crate::authorization::authorize(&state, site, &urls, &f.authorized_by).await {
+            let request = [crate::authorization::Request {
+                url: f.url.clone(),
+                seen_sha256: f.sha256.clone().filter(|s| !s.is_empty()),
+            }];
+            match crate::authorization::authorize(&state, site, &request, &f.authorized_by).await {
                 Ok((_, refused)) if refused.is_empty() => {}
                 Ok((_, refused)) => return refused_page(&refused[0].1),
                 Err(e) => return refused_page(&e),
@@ -1202,7 +1208,11 @@ pub(crate) async fn authorize_selected(
     if urls.is_empty() {
         return (StatusCode::BAD_REQUEST, "no script selected").into_response();
     }
-    match crate::authorization::authorize(&state, site, &urls, &by).await {
+    let requests: Vec<_> = urls
+        .iter()
+        .map(|u| crate::authorization::Request::now(u))
+        .collect();
+    match crate::authorization::authorize(&state, site, &requests, &by).await {
         Ok(_) => super::redirect(&format!(
             "/sites/{}?authorization=authorized",
             enc(&site.id)
