@@ -1,5 +1,6 @@
 //! The compliance export (PCI DSS 4.0 6.4.3: an inventory of the scripts on payment pages with
-//! a written justification for each, and who authorized it: `authorization.rs`), as JSON and CSV, shared by the API and the dashboard.
+//! a written justification for each, and who authorized it: `authorization.rs`), as JSON and
+//! CSV, shared by the API and the dashboard.
 
 use serde_json::{Value, json};
 
