@@ -29,8 +29,8 @@ pub use lint::{Finding, Severity, lint, parse_policy};
 pub use noise::{NOISE_RULES, NoiseReason, NoiseRule};
 pub use normalize::{
     Blocked, DEFAULT_MAX_REPORTS_PER_BATCH, DEFAULT_MAX_SAMPLE_CHARS, DEFAULT_MAX_URL_BYTES,
-    Disposition, Limits, Outcome, ParseError, ResourceKind, SiteContext, Violation, parse_report,
-    strip_query_and_fragment,
+    Disposition, Limits, Outcome, ParseError, ResourceKind, SiteContext, Violation,
+    external_script, parse_report, strip_query_and_fragment,
 };
 pub use policy::{Granularity, Policy, PolicyInput, Source, build_policy};
 

@@ -326,6 +326,28 @@ pub(crate) fn url_blocked(
     })
 }
 
+/// The report a browser would send for the external script `src` that `page` loads (a
+/// `<script src>` read from the page's own HTML, by a crawler rather than a browser): `src`
+/// resolved against the page and normalized as reported URLs are. `None` for what intake drops
+/// as noise (`data:`, `blob:`, extension schemes) and for unparsable or oversized URLs.
+pub fn external_script(page: &str, src: &str, keep_query: bool) -> Option<Violation> {
+    let resolved = url::Url::parse(page).ok()?.join(src.trim()).ok()?;
+    if resolved.as_str().len() > DEFAULT_MAX_URL_BYTES {
+        return None;
+    }
+    let blocked = url_blocked(resolved.as_str(), keep_query, false, DEFAULT_MAX_URL_BYTES).ok()?;
+    Some(Violation {
+        kind: ResourceKind::Script,
+        document_url: page.to_string(),
+        blocked,
+        directive: "script-src-elem".into(),
+        disposition: Disposition::Report,
+        sample: None,
+        source_file: None,
+        hash: None,
+    })
+}
+
 fn is_bare_origin(raw: &str) -> bool {
     match raw.split_once("://") {
         Some((_, rest)) => !rest.contains('/'),
@@ -368,6 +390,28 @@ pub(crate) fn sha256_hex(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn external_scripts_resolve_against_their_page_and_drop_noise() {
+        let page = "https://shop.example/checkout/pay";
+        let v = external_script(page, "../static/app.js?v=3#x", false).unwrap();
+        assert_eq!(v.resource_key(), "https://shop.example/static/app.js");
+        assert_eq!((v.host(), v.domain()), ("shop.example", "shop.example"));
+        assert_eq!(v.directive, "script-src-elem");
+        let v = external_script(page, "//cdn.vendor.co.uk/lib.js?id=1", true).unwrap();
+        assert_eq!(v.resource_key(), "https://cdn.vendor.co.uk/lib.js?id=1");
+        assert_eq!(v.domain(), "vendor.co.uk");
+        for noise in [
+            "data:text/javascript,alert(1)",
+            "blob:https://shop.example/1",
+            "chrome-extension://abc/x.js",
+        ] {
+            assert!(external_script(page, noise, false).is_none(), "{noise}");
+        }
+        let long = format!("/{}", "a".repeat(DEFAULT_MAX_URL_BYTES));
+        assert!(external_script(page, &long, false).is_none());
+        assert!(external_script("not a url", "/x.js", false).is_none());
+    }
+
     use super::*;
 
     #[test]

@@ -23,18 +23,38 @@ pub(crate) struct Verdicts {
     pub site_id: String,
 }
 
-/// The JavaScript inline scripts of `html` (a whole page), with the report each stands for.
-/// Call it off the async threads: it parses the page.
-pub(crate) fn scripts(html: &[u8], page: &str) -> (Vec<rampart_js::InlineScript>, Vec<Violation>) {
+/// The JavaScript of a page's HTML.
+#[derive(Default)]
+pub(crate) struct Found {
+    /// Its inline scripts…
+    pub inline: Vec<rampart_js::InlineScript>,
+    /// …with the report each stands for.
+    pub reports: Vec<Violation>,
+    /// The report each external script (`<script src>`) stands for.
+    pub external: Vec<Violation>,
+}
+
+/// The JavaScript of `html` (a whole page). Call it off the async threads: it parses the page.
+pub(crate) fn scripts(html: &[u8], page: &str, keep_query: bool) -> Found {
     let Some(scripts) = rampart_js::extract_scripts(html) else {
-        return (Vec::new(), Vec::new());
+        return Found::default();
     };
-    let inline: Vec<rampart_js::InlineScript> = scripts
+    let (external, inline): (Vec<_>, Vec<_>) = scripts
         .into_iter()
-        .filter(|s| s.src.is_none() && !s.text.trim().is_empty() && s.is_javascript())
+        .filter(|s| s.is_javascript())
+        .partition(|s| s.src.is_some());
+    let inline: Vec<rampart_js::InlineScript> = inline
+        .into_iter()
+        .filter(|s| !s.text.trim().is_empty())
         .collect();
-    let violations = inline.iter().map(|s| violation(page, &s.text)).collect();
-    (inline, violations)
+    Found {
+        reports: inline.iter().map(|s| violation(page, &s.text)).collect(),
+        inline,
+        external: external
+            .iter()
+            .filter_map(|s| rampart_csp::external_script(page, s.src.as_deref()?, keep_query))
+            .collect(),
+    }
 }
 
 /// Classifies each inline script (on the calling, blocking thread); malicious ones are flagged
@@ -149,9 +169,27 @@ mod tests {
     #[test]
     fn only_javascript_inline_scripts_with_text_count() {
         let html = br#"<script src="/a.js"></script><script>  </script><script type="application/ld+json">{"a":1}</script><script type="text/template"><b>x</b></script><script>go()</script><script type="module">run()</script>"#;
-        let (inline, violations) = scripts(html, "https://shop.example/");
-        let texts: Vec<&str> = inline.iter().map(|s| s.text.as_str()).collect();
+        let found = scripts(html, "https://shop.example/", false);
+        let texts: Vec<&str> = found.inline.iter().map(|s| s.text.as_str()).collect();
         assert_eq!(texts, ["go()", "run()"]);
-        assert_eq!(violations[0].document_url, "https://shop.example/");
+        assert_eq!(found.reports[0].document_url, "https://shop.example/");
+    }
+
+    #[test]
+    fn external_scripts_are_reported_as_a_browser_would() {
+        let html = br#"<script src="/a.js?v=1"></script><script type="module" src="https://cdn.example/m.js"></script><script type="text/template" src="/t.html"></script><script src="data:text/javascript,1"></script><script>go()</script>"#;
+        let found = scripts(html, "https://shop.example/pay", false);
+        let urls: Vec<String> = found.external.iter().map(|v| v.resource_key()).collect();
+        assert_eq!(
+            urls,
+            ["https://shop.example/a.js", "https://cdn.example/m.js"]
+        );
+        assert!(
+            found
+                .external
+                .iter()
+                .all(|v| v.document_url == "https://shop.example/pay")
+        );
+        assert_eq!(found.inline.len(), 1);
     }
 }

@@ -48,6 +48,7 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
             axum::routing::get(|| async {
                 axum::response::Html(format!(
                     "<!doctype html><title>Pay</title><script>window.shopConfig = {{ currency: 'EUR' }};</script>\
+                     <script src=\"lib.js?v=2\"></script><script src=\"data:text/javascript,1\"></script>\
                      <form><input name=cc_number></form><script>{SKIMMER}</script>"
                 ))
             }),
@@ -630,7 +631,7 @@ async fn watched_pages_alert_when_their_security_headers_change() {
 }
 
 #[tokio::test]
-async fn a_watched_page_s_inline_scripts_are_inventoried_and_a_skimmer_among_them_alerts() {
+async fn a_watched_page_s_scripts_are_inventoried_and_a_skimmer_among_them_alerts() {
     let (_up, base) = serve_upstream("127.0.0.1", LIB).await;
     let page = format!("{base}/pay");
     let t = start(
@@ -640,18 +641,26 @@ async fn a_watched_page_s_inline_scripts_are_inventoried_and_a_skimmer_among_the
     .await;
     let scripts = t
         .eventually("/api/v1/sites/shop/scripts", |v| {
-            v["scripts"].as_array().unwrap().len() >= 2
+            v["scripts"].as_array().unwrap().len() >= 3
         })
         .await;
     let scripts = scripts["scripts"].as_array().unwrap();
-    assert_eq!(scripts.len(), 2, "{scripts:?}");
+    assert_eq!(scripts.len(), 3, "{scripts:?}");
+    let mut inline = 0;
     for s in scripts {
-        assert!(
-            s["url"].as_str().unwrap().starts_with("inline:sha256-"),
-            "{s}"
-        );
+        let url = s["url"].as_str().unwrap();
+        if url.starts_with("inline:sha256-") {
+            inline += 1;
+        } else {
+            // The `<script src>`, resolved against the page, without its query string (the
+            // `data:` one is noise, as in a browser report).
+            assert_eq!(url, format!("{base}/lib.js"));
+        }
         assert_eq!(s["first_page"], page.as_str());
     }
+    assert_eq!(inline, 2);
+    // And the external one is fetched like any reported script.
+    versions(&t, &format!("{base}/lib.js"), 1).await;
     // Classified on the whole text, which no browser report carries.
     let v = t
         .eventually("/api/v1/alerts?kind=malicious_script", |v| {

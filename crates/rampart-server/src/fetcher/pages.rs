@@ -1,9 +1,10 @@
 //! Watched pages: each `[[sites]] watch_pages` URL is requested every `[fetcher] interval` (and
 //! at start) the way a visitor's browser navigates to it. Its security headers are compared
-//! with the stored baseline (`security_headers.rs`), and its inline scripts go to the inventory
-//! and are classified on their whole text (`inline.rs`), as the proxy does for the pages it
-//! serves: PCI DSS 11.6.1's headers and payment-page contents, for sites that add the
-//! monitoring header themselves instead of running the proxy.
+//! with the stored baseline (`security_headers.rs`); its inline scripts go to the inventory and
+//! are classified on their whole text (`inline.rs`), as the proxy does for the pages it serves,
+//! and its external scripts (`<script src>`) go to the inventory as a browser would report
+//! them — then to the fetcher like any other: PCI DSS 11.6.1's headers and payment-page
+//! contents, for sites that do not add the monitoring header or run the proxy.
 
 use std::collections::HashMap;
 
@@ -96,11 +97,17 @@ async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
     let cut: &[char] = if site.keep_query { &['#'] } else { &['?', '#'] };
     let page = page.split(cut).next().unwrap_or(page).to_string();
     let queue = ctx.queue.clone();
+    let keep_query = site.keep_query;
     let scanned = tokio::task::spawn_blocking(move || {
-        let (inline, violations) = crate::inline::scripts(&html, &page);
-        crate::inline::judge(&inline, &violations, &page, &verdicts);
+        let found = crate::inline::scripts(&html, &page, keep_query);
+        crate::inline::judge(&found.inline, &found.reports, &page, &verdicts);
+        // The page's `<script src>` too: a site that watches its pages instead of adding the
+        // monitoring header has no browser reports of them, and an injected loader is the
+        // first thing 11.6.1 must catch.
+        let mut reports = found.reports;
+        reports.extend(found.external);
         if let Some(queue) = queue.upgrade() {
-            crate::inline::inventory(&queue, index, violations, "fetcher_queue_full");
+            crate::inline::inventory(&queue, index, reports, "fetcher_queue_full");
         }
     })
     .await;

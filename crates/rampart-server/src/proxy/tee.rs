@@ -42,10 +42,11 @@ impl InlineSink {
                     }
                 },
             };
-            let (inline, violations) = crate::inline::scripts(&html, &self.page);
-            crate::inline::judge(&inline, &violations, &self.page, &self.verdicts);
-            metrics::counter!(super::INLINE_SCRIPTS).increment(violations.len() as u64);
-            crate::inline::inventory(&self.queue, self.site, violations, "proxy_queue_full");
+            // External scripts come from the visitors' reports: the proxy adds the header.
+            let found = crate::inline::scripts(&html, &self.page, false);
+            crate::inline::judge(&found.inline, &found.reports, &self.page, &self.verdicts);
+            metrics::counter!(super::INLINE_SCRIPTS).increment(found.reports.len() as u64);
+            crate::inline::inventory(&self.queue, self.site, found.reports, "proxy_queue_full");
         });
     }
 }
