@@ -23,6 +23,7 @@ pub mod intel;
 mod inventory;
 mod metrics;
 pub mod notify;
+mod page_scripts;
 mod proxy;
 mod security_headers;
 mod time;

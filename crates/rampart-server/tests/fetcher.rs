@@ -21,6 +21,8 @@ struct Upstream {
     seen: Arc<Mutex<Vec<axum::http::HeaderMap>>>,
     /// The response headers of `/checkout`.
     page_headers: Arc<Mutex<Vec<(&'static str, &'static str)>>>,
+    /// The HTML of `/checkout`.
+    page_body: Arc<Mutex<String>>,
 }
 
 async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
@@ -29,6 +31,9 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
         hits: Arc::default(),
         seen: Arc::default(),
         page_headers: Arc::default(),
+        page_body: Arc::new(Mutex::new(
+            "<!doctype html><title>Checkout</title>".to_string(),
+        )),
     };
     let app = axum::Router::new()
         .route(
@@ -91,7 +96,8 @@ async fn serve_upstream(ip: &str, body: &str) -> (Upstream, String) {
             axum::routing::get(
                 |State(u): State<Upstream>, headers: axum::http::HeaderMap| async move {
                     u.seen.lock().unwrap().push(headers);
-                    let mut r = "<!doctype html><title>Checkout</title>".into_response();
+                    let body = u.page_body.lock().unwrap().clone();
+                    let mut r = axum::response::Html(body).into_response();
                     for (name, value) in u.page_headers.lock().unwrap().iter() {
                         r.headers_mut().insert(*name, value.parse().unwrap());
                     }
@@ -671,6 +677,91 @@ async fn a_watched_page_s_scripts_are_inventoried_and_a_skimmer_among_them_alert
     assert_eq!(alerts.len(), 1, "only the skimmer: {v}");
     assert_eq!(alerts[0]["details"]["scored"], "inline");
     assert_eq!(alerts[0]["details"]["page"], page.as_str());
+    t.server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_watched_page_s_scripts_are_compared_and_additions_and_removals_alert() {
+    let (up, base) = serve_upstream("127.0.0.1", LIB).await;
+    let port = base.rsplit(':').next().unwrap().to_string();
+    let set_page = |scripts: &str| {
+        *up.page_body.lock().unwrap() = format!("<!doctype html><title>Checkout</title>{scripts}");
+    };
+    let rounds = || up.seen.lock().unwrap().len();
+    let wait_rounds = |n: usize| {
+        let from = rounds();
+        async move {
+            while rounds() < from + n {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }
+    };
+    set_page(r#"<script src="/lib.js"></script><script>var t = "tok-1"; start(t);</script>"#);
+    let page = format!("{base}/checkout");
+    let t = start(
+        &format!("watch_pages = [\"{page}\"]"),
+        "[fetcher]\nallow_private_addresses = true\ninterval = \"200ms\"",
+    )
+    .await;
+    let kind = "/api/v1/alerts?kind=page_scripts_changed";
+    wait_rounds(1).await;
+    // A new token in the inline script on every load: the same script.
+    set_page(r#"<script src="/lib.js"></script><script>var t = "tok-2"; start(t);</script>"#);
+    wait_rounds(3).await;
+    assert!(t.api(kind).await["alerts"].as_array().unwrap().is_empty());
+
+    // A script from another domain appears (localhost: another registrable domain than
+    // 127.0.0.1, fetchable on loopback).
+    set_page(&format!(
+        r#"<script src="/lib.js"></script><script>var t = "tok-3"; start(t);</script><script src="http://localhost:{port}/lib.js?x=1"></script>"#
+    ));
+    let v = t
+        .eventually(kind, |v| !v["alerts"].as_array().unwrap().is_empty())
+        .await;
+    let a = &v["alerts"][0];
+    assert_eq!(a["subject"], page.as_str());
+    assert_eq!(a["severity"], "critical");
+    assert_eq!(
+        a["details"]["new_domains"],
+        serde_json::json!(["localhost"])
+    );
+    assert_eq!(
+        a["details"]["added"],
+        serde_json::json!([{ "url": format!("http://localhost:{port}/lib.js") }])
+    );
+    assert_eq!(a["details"]["removed"], serde_json::json!([]));
+
+    // One is removed: a warning naming it.
+    set_page(&format!(
+        r#"<script>var t = "tok-4"; start(t);</script><script src="http://localhost:{port}/lib.js"></script>"#
+    ));
+    let v = t
+        .eventually(kind, |v| v["alerts"].as_array().unwrap().len() == 2)
+        .await;
+    let a = &v["alerts"][0];
+    assert_eq!(a["severity"], "warning");
+    assert_eq!(
+        a["details"]["removed"],
+        serde_json::json!([{ "url": format!("{base}/lib.js") }])
+    );
+    wait_rounds(3).await;
+    assert_eq!(
+        t.api(kind).await["alerts"].as_array().unwrap().len(),
+        2,
+        "one alert per change"
+    );
+    // On the dashboard: what was added and removed, the page not taken for a script.
+    let html = t
+        .get("/alerts?kind=page_scripts_changed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(&format!("http://localhost:{port}/lib.js")),
+        "{html}"
+    );
+    assert!(!html.contains("/script?url="), "{html}");
     t.server.shutdown().await.unwrap();
 }
 

@@ -109,6 +109,18 @@ pub trait Store: Send + Sync + 'static {
         site: &str,
     ) -> Result<std::collections::HashMap<String, Authorization>>;
 
+    /// The scripts a watched page carried when last fetched (a JSON object), if it was.
+    async fn page_scripts(&self, site: &str, page: &str) -> Result<Option<serde_json::Value>>;
+
+    /// Records the scripts a watched page carries now.
+    async fn set_page_scripts(
+        &self,
+        site: &str,
+        page: &str,
+        scripts: &serde_json::Value,
+        at: i64,
+    ) -> Result<()>;
+
     /// Replaces a stored version's analysis (rescoring with a new model).
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()>;
 

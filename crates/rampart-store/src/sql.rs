@@ -721,6 +721,42 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn page_scripts(&self, site: &str, page: &str) -> Result<Option<serde_json::Value>> {
+        let row =
+            sqlx::query(&self.sql("SELECT scripts FROM page_scripts WHERE site = ? AND page = ?"))
+                .bind(site)
+                .bind(page)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            let text: String = r.try_get("scripts")?;
+            serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("page scripts: {e}")))
+        })
+        .transpose()
+    }
+
+    async fn set_page_scripts(
+        &self,
+        site: &str,
+        page: &str,
+        scripts: &serde_json::Value,
+        at: i64,
+    ) -> Result<()> {
+        sqlx::query(&self.sql(
+            "INSERT INTO page_scripts (site, page, scripts, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (site, page) DO UPDATE SET scripts = excluded.scripts, \
+             updated_at = excluded.updated_at",
+        ))
+        .bind(site)
+        .bind(page)
+        .bind(scripts.to_string())
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn update_version_analysis(&self, id: i64, analysis: &serde_json::Value) -> Result<()> {
         sqlx::query(&self.sql("UPDATE script_versions SET analysis = ? WHERE id = ?"))
             .bind(analysis.to_string())

@@ -101,6 +101,7 @@ on_both_backends!(
     versions_are_content_addressed_and_pruned_to_the_newest,
     justifications_are_set_replaced_cleared_and_survive_a_reopen,
     authorizations_are_set_replaced_revoked_and_survive_a_reopen,
+    page_scripts_are_replaced_per_page_and_survive_a_reopen,
     two_nodes_writing_the_same_rows_at_once_lose_nothing,
     header_baselines_are_kept_per_page_newest_first,
     reports_are_counted_per_site_and_day,
@@ -413,6 +414,27 @@ async fn authorizations_are_set_replaced_revoked_and_survive_a_reopen(db: &Db) {
     assert_eq!(
         s.authorization_history("shop", a, 1).await.unwrap().len(),
         1
+    );
+}
+
+async fn page_scripts_are_replaced_per_page_and_survive_a_reopen(db: &Db) {
+    let s = db.store().await;
+    let page = "https://shop.example/checkout";
+    assert_eq!(s.page_scripts("shop", page).await.unwrap(), None);
+    let first = serde_json::json!({"https://cdn.example/a.js": ""});
+    let second = serde_json::json!({"https://cdn.example/a.js": "", "inline:structure:ab": "go()"});
+    s.set_page_scripts("shop", page, &first, 1).await.unwrap();
+    s.set_page_scripts("shop", page, &second, 2).await.unwrap();
+    s.set_page_scripts("other", page, &first, 3).await.unwrap();
+    drop(s);
+    let s = db.store().await;
+    assert_eq!(s.page_scripts("shop", page).await.unwrap(), Some(second));
+    assert_eq!(s.page_scripts("other", page).await.unwrap(), Some(first));
+    assert_eq!(
+        s.page_scripts("shop", "https://shop.example/")
+            .await
+            .unwrap(),
+        None
     );
 }
 

@@ -869,7 +869,9 @@ fn alert_table(alerts: &[AlertRow]) -> Markup {
                         td { (a.kind) }
                         td { (a.site) }
                         td.url {
-                            @if a.subject.starts_with("http") && a.site != crate::bgp::BGP_SITE {
+                            // Script subjects link to the script's page; pages and BGP events do not.
+                            @if a.subject.starts_with("http") && a.site != crate::bgp::BGP_SITE
+                                && !matches!(a.kind.as_str(), "security_headers_changed" | "page_scripts_changed") {
                                 a href={"/sites/" (enc(&a.site)) "/script?url=" (enc(&a.subject))} { (a.subject) }
                             } @else { (a.subject) }
                         }
@@ -890,14 +892,30 @@ fn details(v: &Value) -> Markup {
         .filter_map(|(k, val)| match val {
             Value::String(s) => Some((k, s.chars().take(160).collect())),
             Value::Number(n) => Some((k, n.to_string())),
-            Value::Array(a) if !a.is_empty() && a.iter().all(Value::is_string) => Some((
-                k,
-                a.iter()
-                    .filter_map(Value::as_str)
+            // Strings, or objects naming a script by `url` or by a `sample` of its code
+            // (`page_scripts_changed`).
+            Value::Array(a) if !a.is_empty() => {
+                let names: Vec<String> = a
+                    .iter()
+                    .filter_map(|x| match x {
+                        Value::String(s) => Some(s.clone()),
+                        Value::Object(o) => o
+                            .get("url")
+                            .and_then(Value::as_str)
+                            .map(str::to_string)
+                            .or_else(|| {
+                                let sample = o.get("sample")?.as_str()?;
+                                Some(format!(
+                                    "inline: {}",
+                                    sample.chars().take(60).collect::<String>()
+                                ))
+                            }),
+                        _ => None,
+                    })
                     .take(6)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )),
+                    .collect();
+                (!names.is_empty()).then(|| (k, names.join(", ")))
+            }
             _ => None,
         })
         .take(8)
@@ -952,6 +970,7 @@ pub(crate) async fn alerts(
         "policy_violation",
         "script_blocked",
         "security_headers_changed",
+        "page_scripts_changed",
     ];
     page(
         "Alerts",

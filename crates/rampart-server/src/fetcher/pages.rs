@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::download;
 use super::{Attempt, Context, visitor};
-use crate::security_headers;
+use crate::{page_scripts, security_headers};
 
 /// Checks every watched page of every site, one after another (a few pages per site, every
 /// few hours: no need to hurry the sites).
@@ -98,9 +98,11 @@ async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
     let page = page.split(cut).next().unwrap_or(page).to_string();
     let queue = ctx.queue.clone();
     let keep_query = site.keep_query;
+    let key = page.clone();
     let scanned = tokio::task::spawn_blocking(move || {
         let found = crate::inline::scripts(&html, &page, keep_query);
         crate::inline::judge(&found.inline, &found.reports, &page, &verdicts);
+        let set = page_scripts::of(&found);
         // The page's `<script src>` too: a site that watches its pages instead of adding the
         // monitoring header has no browser reports of them, and an injected loader is the
         // first thing 11.6.1 must catch.
@@ -109,9 +111,41 @@ async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
         if let Some(queue) = queue.upgrade() {
             crate::inline::inventory(&queue, index, reports, "fetcher_queue_full");
         }
+        set
     })
     .await;
-    if let Err(e) = scanned {
-        tracing::warn!(error = %e, "scanning a watched page failed");
+    match scanned {
+        Ok(set) => compare_scripts(ctx, &site.id, &key, set).await,
+        Err(e) => tracing::warn!(error = %e, "scanning a watched page failed"),
+    }
+}
+
+/// Compares the page's scripts with the last look and stores them; a change raises
+/// `page_scripts_changed` (the first look is the baseline).
+async fn compare_scripts(ctx: &Context, site: &str, page: &str, now: page_scripts::Set) {
+    let before = match ctx.store.page_scripts(site, page).await {
+        Ok(stored) => stored.and_then(|v| page_scripts::from_json(&v)),
+        Err(e) => {
+            tracing::warn!(error = %e, page, "cannot read a watched page's scripts");
+            return;
+        }
+    };
+    if before.as_ref() == Some(&now) {
+        return;
+    }
+    let at = crate::time::now_ms();
+    if let Err(e) = ctx
+        .store
+        .set_page_scripts(site, page, &page_scripts::to_json(&now), at)
+        .await
+    {
+        tracing::warn!(error = %e, page, "storing a watched page's scripts failed");
+        return;
+    }
+    if let Some(before) = before
+        && let Some(change) = page_scripts::compare(&before, &now)
+    {
+        let alert = page_scripts::alert(site, page, &before, &now, &change);
+        crate::alerts::raise(&*ctx.store, &ctx.alerts, alert).await;
     }
 }

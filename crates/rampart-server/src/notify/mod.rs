@@ -65,6 +65,8 @@ pub(crate) fn summary(alert: &AlertRow) -> String {
         "script_changed" => "Script changed",
         "malicious_script" => "Malicious script",
         "malicious_domain" => "Malicious domain",
+        "page_scripts_changed" => "Payment page scripts changed",
+        "security_headers_changed" => "Security headers changed",
         other => other,
     };
     let mut line = format!(
