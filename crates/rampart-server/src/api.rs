@@ -30,6 +30,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sites/{id}/inventory", get(inventory_export))
         .route("/api/v1/sites/{id}/reports/daily", get(daily_reports))
         .route("/api/v1/sites/{id}/security-headers", get(security_headers))
+        .route("/api/v1/sites/{id}/watched-pages", get(watched_pages))
         .route(
             "/api/v1/sites/{id}/scripts/justification",
             axum::routing::put(set_justification),
@@ -458,6 +459,32 @@ async fn security_headers(State(state): State<AppState>, Path(id): Path<String>)
         }
         Err(e) => {
             tracing::error!(error = %e, "listing security-header baselines failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
+/// Each of the site's `watch_pages` with the scripts it carried at the last look (`null`
+/// before the first).
+async fn watched_pages(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    match crate::page_scripts::watched(&state.store, site).await {
+        Ok(pages) => {
+            let pages: Vec<Value> = pages
+                .iter()
+                .map(|(page, set)| {
+                    json!({
+                        "page": page,
+                        "scripts": set.as_ref().map(crate::page_scripts::entries),
+                    })
+                })
+                .collect();
+            Json(json!({ "site": site.id, "pages": pages })).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "listing watched pages failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
         }
     }

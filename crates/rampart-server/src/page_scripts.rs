@@ -38,6 +38,23 @@ pub(crate) fn of(found: &crate::inline::Found) -> Set {
     set
 }
 
+/// The key a watched page's scripts are stored under: the page as intake keys a reported page,
+/// without query (unless the site keeps them) and fragment.
+pub(crate) fn page_key(site: &crate::config::SiteConfig, page: &str) -> String {
+    let cut: &[char] = if site.keep_query { &['#'] } else { &['?', '#'] };
+    page.split(cut).next().unwrap_or(page).to_string()
+}
+
+/// Scripts as the API and the alert show them: `{"url"}` or `{"inline", "structure", "sample"}`.
+pub(crate) fn entries<'a>(list: impl IntoIterator<Item = (&'a String, &'a String)>) -> Vec<Value> {
+    list.into_iter()
+        .map(|(k, sample)| match k.strip_prefix(INLINE) {
+            Some(structure) => json!({"inline": true, "structure": structure, "sample": sample}),
+            None => json!({"url": k}),
+        })
+        .collect()
+}
+
 pub(crate) fn to_json(set: &Set) -> Value {
     json!(set)
 }
@@ -45,6 +62,19 @@ pub(crate) fn to_json(set: &Set) -> Value {
 /// A stored set; anything unreadable counts as no set (the next fetch stores a good one).
 pub(crate) fn from_json(v: &Value) -> Option<Set> {
     serde_json::from_value(v.clone()).ok()
+}
+
+/// Each watched page of `site` with its scripts at the last look (`None` before the first).
+pub(crate) async fn watched(
+    store: &std::sync::Arc<dyn rampart_store::Store>,
+    site: &crate::config::SiteConfig,
+) -> rampart_store::Result<Vec<(String, Option<Set>)>> {
+    let mut out = Vec::with_capacity(site.watch_pages.len());
+    for page in &site.watch_pages {
+        let stored = store.page_scripts(&site.id, &page_key(site, page)).await?;
+        out.push((page.clone(), stored.as_ref().and_then(from_json)));
+    }
+    Ok(out)
 }
 
 /// What changed between two looks at a page.
@@ -85,16 +115,6 @@ pub(crate) fn alert(site: &str, page: &str, before: &Set, now: &Set, change: &Ch
         .filter_map(|(k, _)| domain(k))
         .filter(|d| !known.contains(d))
         .collect();
-    let entries = |list: &[(String, String)]| -> Vec<Value> {
-        list.iter()
-            .map(|(k, sample)| match k.strip_prefix(INLINE) {
-                Some(structure) => {
-                    json!({"inline": true, "structure": structure, "sample": sample})
-                }
-                None => json!({"url": k}),
-            })
-            .collect()
-    };
     let mut hasher = Sha256::new();
     for k in now.keys() {
         hasher.update(k.as_bytes());
@@ -114,8 +134,8 @@ pub(crate) fn alert(site: &str, page: &str, before: &Set, now: &Set, change: &Ch
         created_at: crate::time::now_ms(),
         details: json!({
             "page": page,
-            "added": entries(&change.added),
-            "removed": entries(&change.removed),
+            "added": entries(change.added.iter().map(|(k, v)| (k, v))),
+            "removed": entries(change.removed.iter().map(|(k, v)| (k, v))),
             "new_domains": new_domains,
             "scripts": now.len(),
         }),

@@ -762,6 +762,21 @@ async fn a_watched_page_s_scripts_are_compared_and_additions_and_removals_alert(
         "{html}"
     );
     assert!(!html.contains("/script?url="), "{html}");
+    // What the page carries now, in the API and on the site page.
+    let v = t.api("/api/v1/sites/shop/watched-pages").await;
+    assert_eq!(v["pages"][0]["page"], page.as_str());
+    let scripts = v["pages"][0]["scripts"].as_array().unwrap();
+    assert_eq!(scripts.len(), 2, "{v}");
+    assert!(
+        scripts
+            .iter()
+            .any(|s| s["url"] == format!("http://localhost:{port}/lib.js").as_str())
+    );
+    assert!(scripts.iter().any(
+        |s| s["inline"] == true && s["sample"].as_str().unwrap().starts_with("var t = \"tok-")
+    ));
+    let html = t.get("/sites/shop").await.text().await.unwrap();
+    assert!(html.contains("Watched pages (1)"), "{html}");
     t.server.shutdown().await.unwrap();
 }
 

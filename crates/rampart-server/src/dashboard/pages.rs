@@ -428,9 +428,10 @@ pub(crate) async fn site(
     ) else {
         return store_error();
     };
-    let (Ok(authorized), Ok(justified)) = (
+    let (Ok(authorized), Ok(justified), Ok(watched)) = (
         state.store.authorizations(&site.id).await,
         state.store.justifications(&site.id).await,
+        crate::page_scripts::watched(&state.store, site).await,
     ) else {
         return store_error();
     };
@@ -543,8 +544,40 @@ pub(crate) async fn site(
             (pager(conn_rows.len(), cf, |from| link(&f, &site.id, &f.sort, sf, from)))
             (resource_table(&site.id, &conn_rows[cf..(cf + MAX_ROWS).min(conn_rows.len())], false, &f, None))
             (security_headers(&baselines))
+            (watched_pages(&watched))
         },
     )
+}
+
+/// The scripts each watched payment page carried at the fetcher's last look (PCI DSS 11.6.1).
+fn watched_pages(pages: &[(String, Option<crate::page_scripts::Set>)]) -> Markup {
+    html! {
+        @if !pages.is_empty() {
+            h2 { "Watched pages (" (pages.len()) ")" }
+            table #watched {
+                thead { tr { th { "page" } th { "scripts at the last look" } } }
+                tbody { @for (page, set) in pages { tr {
+                    td.url { (page) }
+                    td.url {
+                        @match set {
+                            None => { span.muted { "not looked at yet" } }
+                            Some(set) if set.is_empty() => { span.muted { "no script" } }
+                            Some(set) => {
+                                @for e in crate::page_scripts::entries(set) {
+                                    @if let Some(url) = e["url"].as_str() { code { (url) } }
+                                    @else {
+                                        span.muted { "inline " }
+                                        code { (e["sample"].as_str().unwrap_or_default()) }
+                                    }
+                                    br;
+                                }
+                            }
+                        }
+                    }
+                } } }
+            }
+        }
+    }
 }
 
 /// PCI DSS 6.4.3 at a glance: the site's active scripts, justified and authorized, each count a

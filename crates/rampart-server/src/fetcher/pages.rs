@@ -92,10 +92,7 @@ async fn scan(ctx: &Context, index: usize, page: &str, html: Vec<u8>) {
         alerts: ctx.alerts.clone(),
         site_id: site.id.clone(),
     };
-    // Keyed the way intake keys a reported page: without query (unless the site keeps them)
-    // and fragment.
-    let cut: &[char] = if site.keep_query { &['#'] } else { &['?', '#'] };
-    let page = page.split(cut).next().unwrap_or(page).to_string();
+    let page = page_scripts::page_key(site, page);
     let queue = ctx.queue.clone();
     let keep_query = site.keep_query;
     let key = page.clone();
