@@ -74,11 +74,12 @@ pub fn dispatch(cli: Cli) -> Result<(), Failure> {
                 },
         } => {
             let (config, _) = load_config(&config)?;
-            let scope = crate::csp::Scope {
-                page: page.as_deref(),
+            let scope = rampart_server::policy::Scope {
+                page,
                 authorized_only,
+                urls,
             };
-            crate::csp::policy(&config, &site, scope, urls, json)
+            crate::csp::policy(&config, &site, scope, json)
         }
         Command::Csp {
             command: CspCommand::Lint { policy, file, json },

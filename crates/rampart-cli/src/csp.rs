@@ -5,28 +5,14 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context;
-use rampart_csp::{Granularity, PolicyInput, Severity, Source, build_policy};
+use rampart_csp::Severity;
 use rampart_server::Config;
+use rampart_server::policy::Scope;
 use serde_json::json;
 
 use crate::commands::Failure;
 
-/// Which part of the active inventory a policy allows.
-pub struct Scope<'a> {
-    /// Only resources seen on pages matching this pattern.
-    pub page: Option<&'a str>,
-    /// Only scripts whose authorization holds (see `rampart_server::authorization_state`).
-    pub authorized_only: bool,
-}
-
-pub fn policy(
-    config: &Config,
-    site_id: &str,
-    scope: Scope<'_>,
-    urls: bool,
-    as_json: bool,
-) -> Result<(), Failure> {
-    let page = scope.page;
+pub fn policy(config: &Config, site_id: &str, scope: Scope, as_json: bool) -> Result<(), Failure> {
     let site = config
         .sites
         .iter()
@@ -40,112 +26,37 @@ pub fn policy(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let (scripts, connections) = runtime.block_on(async {
+    let s = runtime.block_on(async {
         let store = rampart_store::open(&config.database)
             .await
             .with_context(|| format!("cannot open database {}", config.database))?;
-        let now = rampart_server::now_ms();
-        let active_since = now - config.inactive_after.as_millis() as i64;
-        // Scripts whose authorization holds, when only those may run.
-        let authorized: Option<std::collections::HashSet<String>> = if scope.authorized_only {
-            let auths = store.authorizations(&site.id).await?;
-            let latest: std::collections::HashMap<String, rampart_store::VersionRow> = store
-                .latest_versions(&site.id)
-                .await?
-                .into_iter()
-                .map(|(v, _)| (v.url.clone(), v))
-                .collect();
-            Some(
-                auths
-                    .iter()
-                    .filter(|(url, a)| {
-                        rampart_server::authorization_state(Some(a), latest.get(*url))
-                            == rampart_server::AUTHORIZED
-                    })
-                    .map(|(url, _)| url.clone())
-                    .collect(),
-            )
-        } else {
-            None
-        };
-        let mut out = Vec::new();
-        for kind in ["script", "connection"] {
-            let rows = store.list_resources(&site.id, kind).await?;
-            out.push(
-                rows.into_iter()
-                    .filter(|r| {
-                        kind != "script" || authorized.as_ref().is_none_or(|a| a.contains(&r.url))
-                    })
-                    // Active: enough reports, seen recently, and (with --page) on a matching page.
-                    .filter(|r| r.reports >= site.min_reports && r.last_seen >= active_since)
-                    .filter(|r| {
-                        page.is_none_or(|p| {
-                            r.pages
-                                .iter()
-                                .chain([&r.first_page])
-                                .any(|pg| rampart_server::page_matches(p, pg))
-                        })
-                    })
-                    .map(|r| Source {
-                        url: r.url,
-                        hash: r.hash,
-                    })
-                    .collect::<Vec<_>>(),
-            );
-        }
-        let connections = out.pop().unwrap_or_default();
-        let scripts = out.pop().unwrap_or_default();
-        anyhow::Ok((scripts, connections))
+        anyhow::Ok(rampart_server::policy::suggest(&*store, config, site, &scope).await?)
     })?;
-    let report_url = config.report_url(&site.key);
-    let p = build_policy(&PolicyInput {
-        origins: &site.origins,
-        report_url: &report_url,
-        scripts: &scripts,
-        connections: &connections,
-        granularity: if urls {
-            Granularity::Urls
-        } else {
-            Granularity::Hosts
-        },
-    });
-    let findings = rampart_csp::lint(&p.policy);
     let mut out = std::io::stdout().lock();
     if as_json {
-        let v = json!({
-            "site": site.id,
-            "page": page,
-            "authorized_only": scope.authorized_only,
-            "scripts": scripts.len(),
-            "connections": connections.len(),
-            "policy": p.policy,
-            "integrity": p.integrity.iter().map(|(u, h)| json!({"url": u, "integrity": h})).collect::<Vec<_>>(),
-            "notes": p.notes,
-            "lint": findings,
-        });
-        writeln!(out, "{v}")?;
+        writeln!(out, "{}", s.to_json(&site.id, &scope))?;
     } else {
-        writeln!(out, "Content-Security-Policy: {}", p.policy)?;
+        writeln!(out, "Content-Security-Policy: {}", s.policy.policy)?;
         let mut err = std::io::stderr().lock();
         writeln!(
             err,
             "# from {} active{} scripts and {} connections of site {}",
-            scripts.len(),
+            s.scripts,
             if scope.authorized_only {
                 " authorized"
             } else {
                 ""
             },
-            connections.len(),
+            s.connections,
             site.id
         )?;
-        for (url, hash) in &p.integrity {
+        for (url, hash) in &s.policy.integrity {
             writeln!(err, "# integrity for {url}: {hash}")?;
         }
-        for n in &p.notes {
+        for n in &s.policy.notes {
             writeln!(err, "# note: {n}")?;
         }
-        for f in &findings {
+        for f in &s.findings {
             writeln!(
                 err,
                 "# lint {:?}: {} ({})",

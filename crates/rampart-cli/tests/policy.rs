@@ -211,6 +211,32 @@ async fn the_active_inventory_becomes_an_enforceable_policy() {
         policy.contains("connect-src https://api.collect.example"),
         "{policy}"
     );
+    // The server says the same: the API, and the site's policy page in the dashboard.
+    let api = server
+        .api("/api/v1/sites/shop/policy?authorized_only=true")
+        .await;
+    assert_eq!(api, v, "the API and the CLI suggest one policy");
+    let all = server.api("/api/v1/sites/shop/policy").await;
+    assert_eq!(
+        all["scripts"], 4,
+        "every active script without the authorization filter"
+    );
+    let page = http
+        .get(format!(
+            "{}/sites/shop/policy?authorized_only=on",
+            server.base
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Content-Security-Policy: script-src https://cdn.vendor.example;"),
+        "{page}"
+    );
 
     let out = rampart(&["csp", "policy", "--site", "nope", "--config", &cfg]);
     assert_eq!(out.status.code(), Some(2));

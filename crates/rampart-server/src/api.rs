@@ -31,6 +31,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v1/sites/{id}/reports/daily", get(daily_reports))
         .route("/api/v1/sites/{id}/security-headers", get(security_headers))
         .route("/api/v1/sites/{id}/watched-pages", get(watched_pages))
+        .route("/api/v1/sites/{id}/policy", get(suggested_policy))
         .route(
             "/api/v1/sites/{id}/scripts/justification",
             axum::routing::put(set_justification),
@@ -459,6 +460,25 @@ async fn security_headers(State(state): State<AppState>, Path(id): Path<String>)
         }
         Err(e) => {
             tracing::error!(error = %e, "listing security-header baselines failed");
+            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+        }
+    }
+}
+
+/// The policy `rampart csp policy --json` prints, for `?page=&urls=&authorized_only=`.
+async fn suggested_policy(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<crate::policy::ScopeQuery>,
+) -> Response {
+    let Some(site) = find_site(&state, &id) else {
+        return error(StatusCode::NOT_FOUND, "unknown site");
+    };
+    let scope = q.scope();
+    match crate::policy::suggest(&*state.store, &state.config, site, &scope).await {
+        Ok(s) => Json(s.to_json(&site.id, &scope)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "suggesting a policy failed");
             error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
         }
     }

@@ -20,7 +20,7 @@ use crate::config::SiteConfig;
 use crate::time::rfc3339;
 
 /// Authorized, and the newest version has the structure that was authorized.
-pub const AUTHORIZED: &str = "authorized";
+pub(crate) const AUTHORIZED: &str = "authorized";
 /// Authorized, but the newest version's structure differs: the authorization has lapsed.
 pub(crate) const CHANGED: &str = "changed";
 /// Never authorized, or revoked.
@@ -32,7 +32,7 @@ pub(crate) const STATES: [&str; 3] = [AUTHORIZED, CHANGED, UNAUTHORIZED];
 pub(crate) const MAX_BY: usize = 200;
 
 /// Where a script stands, given its authorization and its newest fetched version.
-pub fn state(auth: Option<&Authorization>, latest: Option<&VersionRow>) -> &'static str {
+pub(crate) fn state(auth: Option<&Authorization>, latest: Option<&VersionRow>) -> &'static str {
     match (auth, latest) {
         (None, _) => UNAUTHORIZED,
         (Some(a), Some(v))

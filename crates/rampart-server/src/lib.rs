@@ -24,12 +24,12 @@ mod inventory;
 mod metrics;
 pub mod notify;
 mod page_scripts;
+pub mod policy;
 mod proxy;
 mod security_headers;
 mod time;
 
 pub use app::{Server, run, start};
-pub use authorization::{AUTHORIZED, state as authorization_state};
 pub use config::{Config, ConfigError};
 pub use proxy::{matches_pattern as page_matches, validate as validate_proxy};
 pub use time::now_ms;

@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
             post(pages::authorize_selected),
         )
         .route("/sites/{id}/inventory.csv", get(pages::export_csv))
+        .route("/sites/{id}/policy", get(pages::policy))
         .route("/sites/{id}/inventory.json", get(pages::export_json))
         .route("/alerts", get(pages::alerts))
         .route("/bgp", get(pages::bgp))

@@ -536,6 +536,8 @@ pub(crate) async fn site(
                 "Compliance export (PCI DSS 6.4.3, with justifications and authorizations): "
                 a href={"/sites/" (enc(&site.id)) "/inventory.csv"} { "CSV" } " · "
                 a href={"/sites/" (enc(&site.id)) "/inventory.json"} { "JSON" }
+                " · "
+                a href={"/sites/" (enc(&site.id)) "/policy?authorized_only=on"} { "Suggested policy" }
             }
             h2 { "Scripts (" (script_rows.len()) " of " (scripts.len()) ")" }
             (pager(script_rows.len(), sf, |from| link(&f, &site.id, &f.sort, from, cf)))
@@ -1178,6 +1180,56 @@ async fn form_site<'s>(
 
 fn back_to_script(site: &SiteConfig, url: &str) -> Response {
     super::redirect(&format!("/sites/{}/script?url={}", enc(&site.id), enc(url)))
+}
+
+/// The enforceable CSP suggested from the active inventory (what `rampart csp policy` prints),
+/// with the scope in a form.
+pub(crate) async fn policy(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<crate::policy::ScopeQuery>,
+) -> Response {
+    let Some(v) = viewer(&state, &headers).await else {
+        return to_login();
+    };
+    let Some(site) = state.config.sites.iter().find(|s| s.id == id) else {
+        return (StatusCode::NOT_FOUND, "unknown site").into_response();
+    };
+    let scope = q.scope();
+    let Ok(s) = crate::policy::suggest(&*state.store, &state.config, site, &scope).await else {
+        return store_error();
+    };
+    page(
+        &format!("Suggested policy for {}", site.id),
+        Some(&v),
+        html! {
+            form.filters method="get" action={"/sites/" (enc(&site.id)) "/policy"} {
+                input type="search" name="page" placeholder="page pattern, e.g. https://shop.example/checkout*" size="48" value=(scope.page.as_deref().unwrap_or_default());
+                label { input type="checkbox" name="authorized_only" checked[scope.authorized_only]; " authorized scripts only" }
+                label { input type="checkbox" name="urls" checked[scope.urls]; " exact script URLs" }
+                button type="submit" { "Suggest" }
+            }
+            p {
+                "From " (s.scripts) " active" @if scope.authorized_only { " authorized" }
+                " scripts and " (s.connections) " connections. Apply it report-only first ("
+                code { "[[proxy.policies]] mode = \"log\"" } "), enforce once nothing legitimate is refused."
+            }
+            pre #policy { "Content-Security-Policy: " (s.policy.policy) }
+            @if !s.policy.integrity.is_empty() {
+                h2 { "Subresource Integrity" }
+                table { thead { tr { th { "script" } th { "integrity" } } }
+                    tbody { @for (url, hash) in &s.policy.integrity { tr { td.url { (url) } td { code { (hash) } } } } } }
+            }
+            @if !s.policy.notes.is_empty() {
+                h2 { "Notes" }
+                ul { @for n in &s.policy.notes { li { (n) } } }
+            }
+            h2 { "Lint" }
+            @if s.findings.is_empty() { p.muted { "Nothing found." } }
+            ul { @for f in &s.findings { li { (format!("{:?}", f.severity)) ": " (f.message) " (" code { (f.directive) } ")" } } }
+        },
+    )
 }
 
 #[derive(Deserialize)]
