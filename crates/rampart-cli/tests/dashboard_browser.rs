@@ -210,5 +210,23 @@ async fn sign_in_filter_the_scripts_open_a_diff_and_follow_an_alert() {
         .eval("document.querySelectorAll('table.resources')[0].tBodies[0].rows.length")
         .await;
     assert_eq!(rows, 4, "every script authorized");
+
+    // The policy they allow, suggested on its page.
+    page.eval("document.querySelector('a[href*=\"/policy\"]').click(); true")
+        .await;
+    page.wait_for(
+        "location.pathname === '/sites/shop/policy' && document.readyState === 'complete'",
+    )
+    .await;
+    let policy = page
+        .eval("document.querySelector('#policy').textContent")
+        .await;
+    let policy = policy.as_str().unwrap();
+    assert!(
+        policy.starts_with("Content-Security-Policy: script-src")
+            && policy.contains("cdn0.vendor.example"),
+        "{policy}"
+    );
+    screenshot(&mut page, "policy").await;
     drop(browser);
 }

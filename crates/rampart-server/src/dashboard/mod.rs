@@ -288,7 +288,7 @@ th{background:#f0f3f6;font-weight:600;white-space:nowrap}th a{color:inherit}td.u
 form.login{display:flex;flex-direction:column;gap:8px;max-width:320px}form.login input{padding:6px}.error{color:var(--bad)}
 .cards{display:flex;gap:12px;flex-wrap:wrap}a.card{color:inherit;text-decoration:none}a.card:hover{border-color:var(--info)}.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:10px 14px;min-width:150px}.card b{font-size:20px;display:block}
 .diff{display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:12px}.diff pre{margin:0 0 8px;padding:8px;overflow:auto;max-height:420px;font-size:12px;border:1px solid var(--line);background:#fff;white-space:pre-wrap;word-break:break-all}
-pre.added{background:#ecfdf3;border-color:#abefc6}pre.removed{background:#fef3f2;border-color:#fecdca}
+pre#policy{white-space:pre-wrap;word-break:break-all;background:#fff;border:1px solid var(--line);padding:8px}pre.added{background:#ecfdf3;border-color:#abefc6}pre.removed{background:#fef3f2;border-color:#fecdca}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px}dt{color:var(--muted)}dd{margin:0;word-break:break-all}
 ul.reasons{margin:4px 0 0 18px;padding:0}.charts{display:flex;gap:24px;flex-wrap:wrap}.charts figure{margin:0}.charts figcaption{font-weight:600;margin:0 0 6px}svg{background:#fff;border:1px solid var(--line)}svg text{font-size:10px;fill:#5d6b7a}
 "#;
