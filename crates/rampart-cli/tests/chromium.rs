@@ -237,17 +237,19 @@ async fn behind_the_proxy_chromium_reports_and_inline_scripts_meet_in_one_invent
     );
 }
 
-/// An enforced page policy applied by the proxy: Chromium runs the listed script, refuses the
-/// unlisted one, and the refusal comes back as a `policy_violation`.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_enforced_proxy_policy_makes_chromium_refuse_an_unlisted_script() {
-    let dir = tempfile::tempdir().unwrap();
-    let (rampart_port, page_port, proxy_port) = (free_port(), free_port(), free_port());
+/// An origin on `page_port` whose `/checkout` loads the two scripts `srcs` (served as `/a.js`
+/// and `/b.js` with `bodies`, whatever host names `srcs` give them).
+async fn serve_checkout(page_port: u16, srcs: [String; 2], bodies: [&'static str; 2]) {
     let page = format!(
         "<!doctype html><html><head><title>checkout</title>\
-         <script src=\"http://allowed.test:{page_port}/a.js\"></script>\
-         <script src=\"http://unlisted.test:{page_port}/b.js\"></script></head><body>pay</body></html>"
+         <script src=\"{}\"></script><script src=\"{}\"></script></head><body>pay</body></html>",
+        srcs[0], srcs[1]
     );
+    let script = |body: &'static str| {
+        axum::routing::get(
+            move || async move { ([(header::CONTENT_TYPE, "text/javascript")], body) },
+        )
+    };
     let app = axum::Router::new()
         .route(
             "/checkout",
@@ -256,28 +258,29 @@ async fn an_enforced_proxy_policy_makes_chromium_refuse_an_unlisted_script() {
                 async move { ([(header::CONTENT_TYPE, "text/html")], page) }
             }),
         )
-        .route(
-            "/a.js",
-            axum::routing::get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/javascript")],
-                    "window.allowedRan = 1;",
-                )
-            }),
-        )
-        .route(
-            "/b.js",
-            axum::routing::get(|| async {
-                (
-                    [(header::CONTENT_TYPE, "text/javascript")],
-                    "window.unlistedRan = 1;",
-                )
-            }),
-        );
+        .route("/a.js", script(bodies[0]))
+        .route("/b.js", script(bodies[1]));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", page_port))
         .await
         .unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+}
+
+/// An enforced page policy applied by the proxy: Chromium runs the listed script, refuses the
+/// unlisted one, and the refusal comes back as a `policy_violation`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enforced_proxy_policy_makes_chromium_refuse_an_unlisted_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rampart_port, page_port, proxy_port) = (free_port(), free_port(), free_port());
+    serve_checkout(
+        page_port,
+        [
+            format!("http://allowed.test:{page_port}/a.js"),
+            format!("http://unlisted.test:{page_port}/b.js"),
+        ],
+        ["window.allowedRan = 1;", "window.unlistedRan = 1;"],
+    )
+    .await;
     let config = format!(
         "listen = \"127.0.0.1:{rampart_port}\"\npublic_url = \"http://127.0.0.1:{rampart_port}\"\n\
          database = \"sqlite://{db}\"\napi_token = \"{TOKEN}\"\nflush_interval = \"100ms\"\n\
@@ -320,5 +323,81 @@ async fn an_enforced_proxy_policy_makes_chromium_refuse_an_unlisted_script() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    drop(browser);
+}
+
+/// `[[proxy.policies]] authorized = true`: nothing is enforced while no script is authorized;
+/// once one is, Chromium runs that exact script and refuses the other one from the same host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorized_scripts_policy_runs_only_what_was_authorized() {
+    let dir = tempfile::tempdir().unwrap();
+    let (rampart_port, page_port, proxy_port) = (free_port(), free_port(), free_port());
+    let a = format!("http://cdn.test:{page_port}/a.js");
+    let b = format!("http://cdn.test:{page_port}/b.js");
+    serve_checkout(
+        page_port,
+        [a.clone(), b.clone()],
+        ["window.aRan = 1;", "window.bRan = 1;"],
+    )
+    .await;
+    let config = format!(
+        "listen = \"127.0.0.1:{rampart_port}\"\npublic_url = \"http://127.0.0.1:{rampart_port}\"\n\
+         database = \"sqlite://{db}\"\napi_token = \"{TOKEN}\"\nflush_interval = \"100ms\"\n\
+         [proxy]\nlisten = \"127.0.0.1:{proxy_port}\"\nupstream = \"http://127.0.0.1:{page_port}\"\n\
+         [[proxy.policies]]\npage = \"/checkout*\"\nmode = \"enforce\"\nauthorized = true\n\
+         [[sites]]\nid = \"shop\"\nkey = \"authorized-test-key\"\norigins = [\"http://shop.test:{proxy_port}\"]\n\
+         min_reports = 1\nlearning_period = \"0s\"\n",
+        db = dir.path().join("rampart.db").display()
+    );
+    let server = spawn(dir.path(), rampart_port, &config);
+    let checkout = format!("http://shop.test:{proxy_port}/checkout");
+    let browser = Browser::open("about:blank", &[]);
+
+    // Nothing authorized yet: no policy enforced, both run, and both are reported.
+    let mut tab = common::cdp::Page::open(browser.profile(), &checkout).await;
+    tab.wait_for("window.aRan === 1 && window.bRan === 1").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.api("/api/v1/sites/shop/scripts").await["total"] != 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the two scripts never reached the inventory"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let r = reqwest::Client::new()
+        .put(format!(
+            "{}/api/v1/sites/shop/scripts/authorization",
+            server.base
+        ))
+        .bearer_auth(TOKEN)
+        .json(&serde_json::json!({"url": a, "authorized_by": "payments team"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // The proxy rebuilds the policy as soon as the authorization lands.
+    let direct = reqwest::Client::builder()
+        .resolve("shop.test", ([127, 0, 0, 1], proxy_port).into())
+        .build()
+        .unwrap();
+    loop {
+        let r = direct.get(&checkout).send().await.unwrap();
+        if let Some(csp) = r.headers().get(header::CONTENT_SECURITY_POLICY) {
+            let csp = csp.to_str().unwrap();
+            assert!(csp.starts_with(&format!("script-src {a};")), "{csp}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no authorized-scripts policy");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut tab = common::cdp::Page::open(browser.profile(), &checkout).await;
+    tab.wait_for("window.aRan === 1").await;
+    assert_eq!(
+        tab.eval("typeof window.bRan").await,
+        serde_json::json!("undefined"),
+        "the script nobody authorized must not run, though its host is allowed for the other"
+    );
     drop(browser);
 }

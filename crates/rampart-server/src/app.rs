@@ -30,6 +30,8 @@ pub(crate) struct AppState {
     pub sessions: Arc<crate::dashboard::Sessions>,
     /// The route monitor's view of the monitored prefixes right now (empty without `[bgp]`).
     pub bgp_view: crate::bgp::View,
+    /// Told when a script's authorization changes (the proxy's authorized-scripts policy).
+    pub authorizations_changed: Arc<tokio::sync::Notify>,
 }
 
 /// A running server (see [`start`]).
@@ -160,6 +162,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         intel.clone(),
         alert_tx.clone(),
     );
+    let authorizations_changed = Arc::new(tokio::sync::Notify::new());
     let proxy = match &config.proxy {
         Some(p) => {
             let (_, site) = crate::proxy::validate(&config, p)?;
@@ -176,6 +179,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
                     store: store.clone(),
                     alerts: alert_tx.clone(),
                     baselines,
+                    authorizations_changed: authorizations_changed.clone(),
                 },
             )?)
         }
@@ -204,6 +208,7 @@ async fn prepare(config: Config) -> anyhow::Result<Prepared> {
         metrics,
         limits: Arc::new(rampart_csp::Limits::default()),
         bgp_view,
+        authorizations_changed,
     };
     let router = Router::new()
         .merge(crate::intake::routes())

@@ -233,6 +233,9 @@ pub(crate) async fn authorize(
             .map_err(store_failed)?;
         done.push(auth);
     }
+    if !done.is_empty() {
+        state.authorizations_changed.notify_waiters();
+    }
     Ok((done, refused))
 }
 
@@ -244,11 +247,15 @@ pub(crate) async fn revoke(
     by: &str,
 ) -> Result<bool, Refused> {
     let by = check_name(by)?;
-    state
+    let revoked = state
         .store
         .revoke_authorization(&site.id, url, by, crate::time::now_ms())
         .await
-        .map_err(store_failed)
+        .map_err(store_failed)?;
+    if revoked {
+        state.authorizations_changed.notify_waiters();
+    }
+    Ok(revoked)
 }
 
 /// Most trail entries shown for a script.

@@ -163,16 +163,20 @@ pub struct ProxyConfig {
 }
 
 /// `[[proxy.policies]]`: a Content-Security-Policy for the pages whose path matches `page`
-/// (`*` matches anything), sent report-only (`log`) or enforced (`enforce`). Make one with
-/// `rampart csp policy --site ID --page PATTERN`; a `report-uri` to this site is added when the
-/// policy has none, so violations come back to the inventory.
+/// (`*` matches anything), sent report-only (`log`) or enforced (`enforce`). Either written
+/// (`policy`; make one with `rampart csp policy --site ID --page PATTERN`) — a `report-uri` to
+/// this site is added when it has none, so violations come back to the inventory — or, with
+/// `authorized = true`, built and kept current from the scripts people authorized.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagePolicy {
     pub page: String,
     #[serde(default)]
     pub mode: PolicyMode,
-    pub policy: String,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub authorized: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

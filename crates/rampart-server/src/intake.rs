@@ -222,6 +222,7 @@ mod tests {
             metrics: crate::metrics::handle(),
             limits: Arc::new(rampart_csp::Limits::default()),
             bgp_view: Default::default(),
+            authorizations_changed: Default::default(),
         };
         let app = super::routes().with_state(state.clone());
         let body = r#"{"csp-report":{"document-uri":"https://a.example/","blocked-uri":"https://b.example/x.js","effective-directive":"script-src-elem"}}"#;

@@ -78,8 +78,9 @@ impl Suggested {
 }
 
 /// Builds the policy for `site` from the store's active inventory: enough reports, seen within
-/// `inactive_after`, on a page matching `scope.page`, and (with `authorized_only`) scripts
-/// whose authorization holds.
+/// `inactive_after`, on a page matching `scope.page`. With `authorized_only`, the scripts are
+/// those whose authorization holds, active or not: a person's authorization is the decision,
+/// and a script authorized before its first reports must not be refused for having too few.
 pub async fn suggest(
     store: &dyn Store,
     config: &Config,
@@ -114,10 +115,10 @@ pub async fn suggest(
         let rows = store.list_resources(&site.id, kind).await?;
         sources.push(
             rows.into_iter()
-                .filter(|r| {
-                    kind != "script" || authorized.as_ref().is_none_or(|a| a.contains(&r.url))
+                .filter(|r| match (&authorized, kind) {
+                    (Some(a), "script") => a.contains(&r.url),
+                    _ => r.reports >= site.min_reports && r.last_seen >= active_since,
                 })
-                .filter(|r| r.reports >= site.min_reports && r.last_seen >= active_since)
                 .filter(|r| {
                     scope.page.as_deref().is_none_or(|p| {
                         r.pages

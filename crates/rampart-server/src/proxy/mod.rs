@@ -7,6 +7,7 @@
 //! Compressed pages (gzip, deflate, br) are decoded for the scan and for blocking mode (see
 //! `coding.rs`).
 
+mod authorized;
 mod block;
 mod coding;
 mod tee;
@@ -64,8 +65,10 @@ pub(crate) struct Proxy {
     sample_rate: f64,
     /// Monitoring headers of the proxied site.
     headers: Vec<(HeaderName, HeaderValue)>,
-    /// `(path pattern, header name, header value)` of the configured page policies.
-    policies: Vec<(String, HeaderName, HeaderValue)>,
+    /// `(path pattern, header name, header value)` of the configured page policies; `None`:
+    /// the authorized-scripts policy, read from `authorized` when the page is served.
+    policies: Vec<(String, HeaderName, Option<HeaderValue>)>,
+    authorized: Arc<authorized::Slot>,
     /// Page origin used for inventoried inline scripts when the request has no Host.
     origin: String,
     /// HTML responses seen, for deterministic sampling (`sample_rate` = share of them).
@@ -94,6 +97,8 @@ pub(crate) struct Deps {
     pub alerts: mpsc::Sender<rampart_store::AlertRow>,
     /// The stored security-header baselines of the proxied site (see `headers.rs`).
     pub baselines: Vec<(String, serde_json::Value)>,
+    /// Told when an authorization changes on this node (`authorized.rs`).
+    pub authorizations_changed: Arc<tokio::sync::Notify>,
 }
 
 /// The most security-header baselines loaded at start (the most recently updated).
@@ -212,7 +217,24 @@ pub(crate) fn service(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyho
     let report_url = config.report_url(&site_config.key);
     let mut policies = Vec::new();
     for p in &proxy.policies {
-        let mut value = p.policy.trim().trim_end_matches(';').to_string();
+        let name = match p.mode {
+            crate::config::PolicyMode::Enforce => header::CONTENT_SECURITY_POLICY,
+            crate::config::PolicyMode::Log => {
+                HeaderName::from_static("content-security-policy-report-only")
+            }
+        };
+        let policy = match (&p.policy, p.authorized) {
+            (Some(policy), false) => policy,
+            (None, true) => {
+                policies.push((p.page.clone(), name, None));
+                continue;
+            }
+            _ => anyhow::bail!(
+                "[[proxy.policies]] page {:?}: give either policy or authorized = true",
+                p.page
+            ),
+        };
+        let mut value = policy.trim().trim_end_matches(';').to_string();
         if !value.contains("report-uri") {
             value.push_str(&format!("; report-uri {report_url}"));
         }
@@ -221,19 +243,23 @@ pub(crate) fn service(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyho
                 tracing::warn!(page = %p.page, directive = %f.directive, "[[proxy.policies]]: {}", f.message);
             }
         }
-        let name = match p.mode {
-            crate::config::PolicyMode::Enforce => header::CONTENT_SECURITY_POLICY,
-            crate::config::PolicyMode::Log => {
-                HeaderName::from_static("content-security-policy-report-only")
-            }
-        };
         let value = HeaderValue::from_str(&value).map_err(|_| {
             anyhow::anyhow!(
                 "[[proxy.policies]] page {:?}: the policy is not a valid header value",
                 p.page
             )
         })?;
-        policies.push((p.page.clone(), name, value));
+        policies.push((p.page.clone(), name, Some(value)));
+    }
+    let authorized: Arc<authorized::Slot> = Arc::default();
+    if policies.iter().any(|(_, _, v)| v.is_none()) {
+        authorized::spawn_refresh(
+            authorized.clone(),
+            deps.store.clone(),
+            Arc::new(config.clone()),
+            site,
+            deps.authorizations_changed.clone(),
+        );
     }
     // The upstream's TLS settings are checked here, once; each worker builds its own pool.
     connector(proxy)?;
@@ -246,6 +272,7 @@ pub(crate) fn service(config: &Config, proxy: &ProxyConfig, deps: Deps) -> anyho
         sample_rate: site_config.sample_rate,
         headers,
         policies,
+        authorized,
         origin: site_config
             .origins
             .first()
@@ -502,8 +529,9 @@ async fn forward(
         .policies
         .iter()
         .find(|(pattern, _, _)| matches_pattern(pattern, page_path))
+        && let Some(value) = value.clone().or_else(|| p.authorized.get())
     {
-        parts.headers.append(name.clone(), value.clone());
+        parts.headers.append(name.clone(), value);
     }
     if p.sampled() {
         for (name, value) in &p.headers {
