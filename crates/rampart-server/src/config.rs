@@ -676,6 +676,24 @@ impl Config {
                 }
             }
         }
+        for (i, p) in self.proxy.iter().flat_map(|p| &p.policies).enumerate() {
+            let key = format!("proxy.policies[{i}]");
+            match (&p.policy, p.authorized) {
+                (Some(_), true) => {
+                    return Err(invalid(
+                        key,
+                        "has both policy and authorized = true: give one",
+                    ));
+                }
+                (None, false) => {
+                    return Err(invalid(
+                        key,
+                        "needs a policy, or authorized = true to build it from the authorized scripts",
+                    ));
+                }
+                _ => {}
+            }
+        }
         for (i, n) in self.notify.iter().enumerate() {
             let at = |k: &str| format!("notify[{i}].{k}");
             let need = |value: &Option<String>, key: &str| {
@@ -775,5 +793,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("sites[0].watch_pages"), "{err}");
+        let proxy = "[proxy]\nupstream='http://127.0.0.1:3000'\n[[proxy.policies]]\npage='/pay*'\n";
+        for (extra, says) in [
+            ("", "needs a policy"),
+            ("policy='x'\nauthorized=true\n", "both"),
+        ] {
+            let err = Config::from_toml(&format!("{proxy}{extra}"), "c.toml").unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("proxy.policies[0]") && text.contains(says),
+                "{text}"
+            );
+        }
+        let ok = Config::from_toml(&format!("{proxy}authorized=true\n"), "c.toml").unwrap();
+        assert!(ok.proxy.unwrap().policies[0].authorized);
     }
 }
