@@ -32,7 +32,7 @@ pub use normalize::{
     Disposition, Limits, Outcome, ParseError, ResourceKind, SiteContext, Violation,
     external_script, parse_report, strip_query_and_fragment,
 };
-pub use policy::{Granularity, Policy, PolicyInput, Source, build_policy};
+pub use policy::{Granularity, Policy, PolicyInput, Source, build_policy, is_hash_source};
 
 /// The media types the intake accepts, as sent by browsers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

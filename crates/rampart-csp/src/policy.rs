@@ -42,6 +42,66 @@ pub struct Policy {
     pub notes: Vec<String>,
 }
 
+/// Whether `h` is a CSP hash source's value, `sha256-`/`sha384-`/`sha512-` and base64 (CSP3
+/// `hash-source`). Report fields are attacker-controlled: a "hash" that is anything else must
+/// never be written into a policy or an `integrity` attribute.
+pub fn is_hash_source(h: &str) -> bool {
+    let Some(b64) = ["sha256-", "sha384-", "sha512-"]
+        .iter()
+        .find_map(|p| h.strip_prefix(p))
+    else {
+        return false;
+    };
+    let body = b64.trim_end_matches('=');
+    !body.is_empty()
+        && b64.len() - body.len() <= 2
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_'))
+}
+
+/// `url` as a CSP source expression (CSP3 `host-source`): the origin for hosts, the whole URL
+/// for URLs, with `;` and `,` in the path percent-encoded as the grammar asks. `None` when the
+/// URL cannot be one — an inventoried URL comes from reports, and a host or path holding
+/// quotes, spaces or separators would otherwise write directives of its own into the policy.
+fn source_expression(url: &str, granularity: Granularity) -> Option<String> {
+    let origin = origin_of(url)?;
+    let (scheme, authority) = origin.split_once("://")?;
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) => (h, Some(p)),
+        Some(_) => return None,
+        None => (authority, None),
+    };
+    let scheme_ok = scheme
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    let host_ok = !host.is_empty()
+        && host
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    if !scheme_ok || !host_ok || port.is_some_and(|p| p.len() > 5) {
+        return None;
+    }
+    match granularity {
+        Granularity::Hosts => Some(origin),
+        Granularity::Urls => {
+            let rest = &url[url.find("://")? + 3..];
+            let path = &rest[rest.find('/').unwrap_or(rest.len())..];
+            let path = path.split(['?', '#']).next().unwrap_or("");
+            if path
+                .bytes()
+                .any(|b| !b.is_ascii_graphic() || matches!(b, b'\'' | b'"'))
+            {
+                return None;
+            }
+            Some(format!(
+                "{origin}{}",
+                path.replace(';', "%3B").replace(',', "%2C")
+            ))
+        }
+    }
+}
+
 /// `scheme://host[:port]` of a URL.
 fn origin_of(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
@@ -55,13 +115,15 @@ fn origin_of(url: &str) -> Option<String> {
     })
 }
 
+/// Adds the sources of `sources` to `out`; whether one was the site itself (`'self'`), and
+/// how many could not be written as source expressions.
 fn url_sources(
     sources: &[Source],
     origins: &[String],
     granularity: Granularity,
     out: &mut BTreeSet<String>,
-) -> bool {
-    let mut self_seen = false;
+) -> (bool, usize) {
+    let (mut self_seen, mut unwritable) = (false, 0);
     for s in sources {
         let Some(origin) = origin_of(&s.url) else {
             continue;
@@ -71,14 +133,13 @@ fn url_sources(
             .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(&origin))
         {
             self_seen = true;
+        } else if let Some(source) = source_expression(&s.url, granularity) {
+            out.insert(source);
         } else {
-            out.insert(match granularity {
-                Granularity::Hosts => origin,
-                Granularity::Urls => s.url.clone(),
-            });
+            unwritable += 1;
         }
     }
-    self_seen
+    (self_seen, unwritable)
 }
 
 /// Builds the policy.
@@ -86,14 +147,15 @@ pub fn build_policy(input: &PolicyInput<'_>) -> Policy {
     let mut notes = Vec::new();
     let mut script = BTreeSet::new();
     let mut hashes = BTreeSet::new();
-    let self_script = url_sources(input.scripts, input.origins, input.granularity, &mut script);
+    let (self_script, mut unwritable) =
+        url_sources(input.scripts, input.origins, input.granularity, &mut script);
     let (mut inline_unhashed, mut attrs, mut eval) = (0, 0, false);
     for s in input.scripts {
         if s.url.starts_with("inline-attr:") {
             attrs += 1;
         } else if s.url.starts_with("inline:") {
             match &s.hash {
-                Some(h) if h.starts_with("sha256-") => {
+                Some(h) if is_hash_source(h) => {
                     hashes.insert(format!("'{h}'"));
                 }
                 _ => inline_unhashed += 1,
@@ -126,12 +188,18 @@ pub fn build_policy(input: &PolicyInput<'_>) -> Policy {
         ));
     }
     let mut connect = BTreeSet::new();
-    let self_connect = url_sources(
+    let (self_connect, unwritable_connect) = url_sources(
         input.connections,
         input.origins,
         Granularity::Hosts,
         &mut connect,
     );
+    unwritable += unwritable_connect;
+    if unwritable > 0 {
+        notes.push(format!(
+            "{unwritable} source(s) left out: their URL cannot be written as a CSP source (unusual characters in the host or path)"
+        ));
+    }
     let mut connect_src: Vec<String> = Vec::new();
     if self_connect || input.origins.is_empty() {
         connect_src.push("'self'".into());
@@ -152,6 +220,7 @@ pub fn build_policy(input: &PolicyInput<'_>) -> Policy {
         .iter()
         .filter(|s| origin_of(&s.url).is_some())
         .filter_map(|s| s.hash.as_ref().map(|h| (s.url.clone(), h.clone())))
+        .filter(|(_, h)| is_hash_source(h))
         .collect();
     Policy {
         policy,
@@ -223,5 +292,51 @@ mod tests {
         });
         assert!(p.policy.starts_with("script-src 'self' https://cdn.vendor.example/lib/v3/w.js https://cdn.vendor.example/lib/v3/x.js;"), "{}", p.policy);
         assert!(p.policy.contains("connect-src 'none'"));
+    }
+
+    #[test]
+    fn hostile_inventory_entries_cannot_write_directives() {
+        let scripts = [
+            src("https://cdn.example/a.js;script-src/b,c.js", None),
+            src("https://evil.example/x'unsafe-inline'.js", None),
+            src("https://a;b.example/x.js", None),
+            src(
+                "https://ok.example:8443/lib.js?v=1",
+                Some("sha256-x\" onload=\"alert(1)"),
+            ),
+            src("inline:sha256-1", Some("sha256-AAA'; script-src *")),
+            src("inline:sha256-2", Some("sha384-q83vEhA+/_-b==")),
+        ];
+        let p = build_policy(&PolicyInput {
+            origins: &[],
+            report_url: "/r",
+            scripts: &scripts,
+            connections: &[src("https://c,d.example/e", None)],
+            granularity: Granularity::Urls,
+        });
+        assert_eq!(
+            p.policy,
+            "script-src https://cdn.example/a.js%3Bscript-src/b%2Cc.js https://ok.example:8443/lib.js 'sha384-q83vEhA+/_-b=='; connect-src 'self'; object-src 'none'; base-uri 'self'; report-uri /r"
+        );
+        assert!(p.integrity.is_empty(), "{:?}", p.integrity);
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.starts_with("3 source(s) left out")),
+            "{:?}",
+            p.notes
+        );
+        assert!(is_hash_source(
+            "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        ));
+        for bad in [
+            "sha256-",
+            "sha1-AAAA",
+            "sha256-AA=A",
+            "sha256-A===",
+            "sha256-A B",
+        ] {
+            assert!(!is_hash_source(bad), "{bad}");
+        }
     }
 }

@@ -78,9 +78,11 @@ pub(crate) fn normalize(report: ApiReport, site: &SiteContext<'_>, limits: &Limi
             }
             // Chromium sends an empty hash for cross-origin scripts loaded without CORS (their
             // bytes are opaque to the page); the load itself is still worth inventorying.
+            // Anything but a well-formed hash is dropped: it is shown, compared and written into
+            // `integrity` values (`policy.rs`).
             let hash = body
                 .hash
-                .filter(|h| !h.is_empty() && h.len() <= 128 && h.is_ascii());
+                .filter(|h| h.len() <= 128 && crate::is_hash_source(h));
             let document_url = if site.keep_query {
                 document
             } else {

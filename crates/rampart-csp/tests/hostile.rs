@@ -101,3 +101,31 @@ fn urls_that_grow_when_percent_encoded_are_still_bounded() {
         "oversized"
     );
 }
+
+#[test]
+fn a_csp_hash_that_is_not_a_hash_is_dropped_and_the_load_kept() {
+    let report = |hash: &str| {
+        let body = serde_json::json!([{"age": 0, "type": "csp-hash", "url": "https://shop.example/",
+            "body": {"documentURL": "https://shop.example/", "subresourceURL": "https://cdn.example/a.js",
+                     "hash": hash, "type": "subresource", "destination": "script"}}]);
+        let out = parse_report(
+            MediaType::ReportsJson,
+            body.to_string().as_bytes(),
+            &SiteContext::default(),
+            &Limits::default(),
+        )
+        .unwrap();
+        out.into_iter().next().unwrap().unwrap()
+    };
+    let good = "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=";
+    assert_eq!(report(good).hash.as_deref(), Some(good));
+    for forged in [
+        "sha256-AAA'; script-src *",
+        "sha256-x\" onload=\"alert(1)",
+        "md5-AAAA",
+    ] {
+        let v = report(forged);
+        assert_eq!(v.hash, None, "{forged}");
+        assert_eq!(v.resource_key(), "https://cdn.example/a.js");
+    }
+}
