@@ -186,6 +186,8 @@ async fn report_fields_with_script_payloads_render_inert_on_every_page() {
         "/alerts".into(),
         "/alerts?site=shop&kind=new_script".into(),
         "/bgp".into(),
+        // The policy page echoes its page pattern into the form, and lists inventoried URLs.
+        "/sites/shop/policy?page=%3Cscript%3Ealert(1)%3C/script%3E&urls=on".into(),
     ];
     for s in scripts["scripts"].as_array().unwrap() {
         let url: String = url_encode(s["url"].as_str().unwrap());
