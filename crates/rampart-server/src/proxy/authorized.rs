@@ -30,8 +30,8 @@ impl Slot {
     }
 }
 
-/// Rebuilds `slot` for site `site` (an index into `config.sites`) on the calling runtime until
-/// the store is dropped.
+/// Rebuilds `slot` for site `site` (an index into `config.sites`) in a task on the calling
+/// runtime (the service's), for as long as that runtime runs.
 pub(crate) fn spawn_refresh(
     slot: Arc<Slot>,
     store: Arc<dyn rampart_store::Store>,
