@@ -55,6 +55,12 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": message }))).into_response()
 }
 
+/// A 500 for a failed store call, logged with what was being done.
+fn store_failed(doing: &str, e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "{doing} failed");
+    error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
+}
+
 /// Constant-time comparison, so the token cannot be guessed byte by byte from timings.
 pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -193,10 +199,7 @@ async fn resources(
                 .into_iter()
                 .map(|(row, n)| (row.url.clone(), (row, n)))
                 .collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "listing versions failed");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
-            }
+            Err(e) => return store_failed("listing versions", e),
         }
     } else {
         std::collections::HashMap::new()
@@ -204,20 +207,14 @@ async fn resources(
     let authorized = if kind == "script" {
         match state.store.authorizations(&site.id).await {
             Ok(a) => a,
-            Err(e) => {
-                tracing::error!(error = %e, "listing authorizations failed");
-                return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
-            }
+            Err(e) => return store_failed("listing authorizations", e),
         }
     } else {
         std::collections::HashMap::new()
     };
     let rows = match state.store.list_resources(&site.id, kind).await {
         Ok(rows) => rows,
-        Err(e) => {
-            tracing::error!(error = %e, "listing resources failed");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
-        }
+        Err(e) => return store_failed("listing resources", e),
     };
     let now = crate::time::now_ms();
     let inactive = state.config.inactive_after.as_millis() as i64;
@@ -370,10 +367,7 @@ async fn alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) -> R
     match state.store.list_alerts(&filter).await {
         Ok(rows) => Json(json!({ "alerts": rows.iter().map(alert_json).collect::<Vec<_>>() }))
             .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "listing alerts failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("listing alerts", e),
     }
 }
 
@@ -395,10 +389,7 @@ async fn deliveries(State(state): State<AppState>, Path(id): Path<i64>) -> Respo
                 .collect();
             Json(json!({ "deliveries": list })).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "listing deliveries failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("listing deliveries", e),
     }
 }
 
@@ -425,10 +416,7 @@ async fn bgp_alerts(State(state): State<AppState>, Query(q): Query<AlertQuery>) 
                 .collect();
             Json(json!({ "alerts": list })).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "listing BGP alerts failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("listing BGP alerts", e),
     }
 }
 
@@ -458,10 +446,7 @@ async fn security_headers(State(state): State<AppState>, Path(id): Path<String>)
                 .collect();
             Json(json!({ "site": site.id, "pages": pages })).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "listing security-header baselines failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("listing security-header baselines", e),
     }
 }
 
@@ -477,10 +462,7 @@ async fn suggested_policy(
     let scope = q.scope();
     match crate::policy::suggest(&*state.store, &state.config, site, &scope).await {
         Ok(s) => Json(s.to_json(&site.id, &scope)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "suggesting a policy failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("suggesting a policy", e),
     }
 }
 
@@ -503,10 +485,7 @@ async fn watched_pages(State(state): State<AppState>, Path(id): Path<String>) ->
                 .collect();
             Json(json!({ "site": site.id, "pages": pages })).into_response()
         }
-        Err(e) => {
-            tracing::error!(error = %e, "listing watched pages failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("listing watched pages", e),
     }
 }
 
@@ -532,10 +511,7 @@ async fn inventory_export(
         )
             .into_response(),
         Ok(rows) => Json(json!({ "site": site.id, "scripts": rows })).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "inventory export failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("inventory export", e),
     }
 }
 
@@ -570,10 +546,7 @@ async fn set_justification(
         .await
     {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "storing a justification failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        Err(e) => store_failed("storing a justification", e),
     }
 }
 
@@ -759,10 +732,7 @@ async fn script_versions(
                 .collect();
             Json(json!({ "url": q.url, "versions": versions, "fetches": fetches })).into_response()
         }
-        (Err(e), _) | (_, Err(e)) => {
-            tracing::error!(error = %e, "listing versions failed");
-            error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable")
-        }
+        (Err(e), _) | (_, Err(e)) => store_failed("listing versions", e),
     }
 }
 
@@ -777,10 +747,7 @@ async fn script_diff(
     };
     let versions = match state.store.list_versions(&site.id, &q.url).await {
         Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "listing versions failed");
-            return error(StatusCode::INTERNAL_SERVER_ERROR, "store unavailable");
-        }
+        Err(e) => return store_failed("listing versions", e),
     };
     let pick = |want: &Option<String>, default: usize| match want {
         Some(sha) => versions

@@ -53,6 +53,7 @@ pub(crate) fn scripts(html: &[u8], page: &str, keep_query: bool) -> Found {
         external: external
             .iter()
             .filter_map(|s| rampart_csp::external_script(page, s.src.as_deref()?, keep_query))
+            .take(crate::page_scripts::MAX_SCRIPTS)
             .collect(),
     }
 }

@@ -21,6 +21,11 @@ pub(crate) type Set = BTreeMap<String, String>;
 const INLINE: &str = "inline:structure:";
 /// Characters of an inline script kept to show which one it is.
 const SAMPLE_CHARS: usize = 80;
+/// Scripts kept per page: the HTML is the watched site's, and a compromised one could carry
+/// any number of `<script>` elements; real checkouts have dozens.
+pub(crate) const MAX_SCRIPTS: usize = 1000;
+/// Scripts listed per side in an alert (the counts say how many there were).
+const LISTED: usize = 50;
 
 /// The set of the scripts `found` on a page. Call it off the async threads: it parses each
 /// inline script.
@@ -30,6 +35,9 @@ pub(crate) fn of(found: &crate::inline::Found) -> Set {
         set.insert(v.resource_key(), String::new());
     }
     for s in &found.inline {
+        if set.len() >= MAX_SCRIPTS {
+            break;
+        }
         let analysis = rampart_js::analyze(&s.text, &rampart_js::Options::default());
         let sample: String = s.text.trim().chars().take(SAMPLE_CHARS).collect();
         set.entry(format!("{INLINE}{}", analysis.structural_hash))
@@ -134,8 +142,10 @@ pub(crate) fn alert(site: &str, page: &str, before: &Set, now: &Set, change: &Ch
         created_at: crate::time::now_ms(),
         details: json!({
             "page": page,
-            "added": entries(change.added.iter().map(|(k, v)| (k, v))),
-            "removed": entries(change.removed.iter().map(|(k, v)| (k, v))),
+            "added": entries(change.added.iter().take(LISTED).map(|(k, v)| (k, v))),
+            "removed": entries(change.removed.iter().take(LISTED).map(|(k, v)| (k, v))),
+            "added_count": change.added.len(),
+            "removed_count": change.removed.len(),
             "new_domains": new_domains,
             "scripts": now.len(),
         }),
@@ -217,5 +227,18 @@ mod tests {
             alert("shop", PAGE, &before, &again, &change).dedup
         );
         assert_eq!(from_json(&to_json(&again)), Some(again));
+    }
+
+    #[test]
+    fn a_page_of_thousands_of_scripts_is_kept_and_alerted_within_bounds() {
+        let many: String = (0..5000)
+            .map(|i| format!("<script src=\"/s{i}.js\"></script><script>f{i}()</script>"))
+            .collect();
+        let set = page(&many);
+        assert_eq!(set.len(), MAX_SCRIPTS);
+        let change = compare(&Set::new(), &set).unwrap();
+        let a = alert("shop", PAGE, &Set::new(), &set, &change);
+        assert_eq!(a.details["added"].as_array().unwrap().len(), LISTED);
+        assert_eq!(a.details["added_count"], MAX_SCRIPTS);
     }
 }

@@ -13,6 +13,22 @@ const PAYLOADS: &[&str] = &[
     "'><svg onload=alert(3)>",
 ];
 
+/// Posts a dashboard form (fields may repeat) with the session cookie.
+async fn post_form(
+    http: &reqwest::Client,
+    url: &str,
+    cookie: &str,
+    fields: impl IntoIterator<Item = (&'static str, String)>,
+) -> reqwest::Response {
+    let fields: Vec<(&str, String)> = fields.into_iter().collect();
+    http.post(url)
+        .header(header::COOKIE, cookie)
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+}
+
 async fn get(http: &reqwest::Client, url: String, cookie: &str) -> reqwest::Response {
     http.get(url)
         .header(header::COOKIE, cookie)
@@ -259,20 +275,14 @@ async fn justifications_are_edited_with_csrf_and_exported() {
     .await
     .unwrap();
     let csrf = csrf_in(&page);
+    let action = format!("{}/sites/shop/script/justification", t.base);
     let post = |csrf: String, text: &'static str| {
-        let (http, session, base) = (http.clone(), session.clone(), t.base.clone());
-        async move {
-            http.post(format!("{base}/sites/shop/script/justification"))
-                .header(header::COOKIE, session)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("url", url),
-                    ("justification", text),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+        let fields = [
+            ("csrf", csrf),
+            ("url", url.into()),
+            ("justification", text.into()),
+        ];
+        post_form(&http, &action, &session, fields)
     };
     assert_eq!(post("forged".into(), "x").await.status(), 403);
     assert_eq!(
@@ -353,21 +363,15 @@ async fn scripts_are_authorized_and_revoked_from_the_script_page() {
         .unwrap();
     assert!(page.contains("Authorize this version"), "{page}");
     let csrf = csrf_in(&page);
+    let form = format!("{}/sites/shop/script/authorization", t.base);
     let post = |csrf: String, by: &'static str, action: &'static str| {
-        let (http, session, base) = (http.clone(), session.clone(), t.base.clone());
-        async move {
-            http.post(format!("{base}/sites/shop/script/authorization"))
-                .header(header::COOKIE, session)
-                .form(&[
-                    ("csrf", csrf.as_str()),
-                    ("url", url),
-                    ("authorized_by", by),
-                    ("action", action),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
+        let fields = [
+            ("csrf", csrf),
+            ("url", url.into()),
+            ("authorized_by", by.into()),
+            ("action", action.into()),
+        ];
+        post_form(&http, &form, &session, fields)
     };
     assert_eq!(
         post("forged".into(), "mallory", "authorize").await.status(),
@@ -533,17 +537,15 @@ async fn scripts_are_authorized_in_bulk_from_the_api_and_the_site_page() {
         .unwrap();
     assert!(page.contains("form=\"bulk\""), "{page}");
     let csrf = csrf_in(&page);
+    let action = format!("{}/sites/shop/scripts/authorize", t.base);
     let post = |csrf: &str, ticked: &[&String]| {
-        let mut form: Vec<(&str, &str)> = vec![("csrf", csrf), ("authorized_by", "bob")];
-        form.extend(ticked.iter().map(|u| ("url", u.as_str())));
-        http.post(format!("{}/sites/shop/scripts/authorize", t.base))
-            .header(header::COOKIE, session.clone())
-            .form(&form)
-            .send()
+        let mut fields = vec![("csrf", csrf.to_string()), ("authorized_by", "bob".into())];
+        fields.extend(ticked.iter().map(|u| ("url", u.to_string())));
+        post_form(&http, &action, &session, fields)
     };
-    assert_eq!(post("forged", &[&urls[1]]).await.unwrap().status(), 403);
-    assert_eq!(post(&csrf, &[]).await.unwrap().status(), 400);
-    let r = post(&csrf, &[&urls[1], &urls[2]]).await.unwrap();
+    assert_eq!(post("forged", &[&urls[1]]).await.status(), 403);
+    assert_eq!(post(&csrf, &[]).await.status(), 400);
+    let r = post(&csrf, &[&urls[1], &urls[2]]).await;
     assert_eq!(r.status(), 303);
     let scripts = t.api("/api/v1/sites/shop/scripts").await;
     let by: std::collections::BTreeMap<&str, &str> = scripts["scripts"]
